@@ -1,0 +1,455 @@
+//! One simulated user's HTTP session: its connection, its cookies, redirects and timing.
+//!
+//! A request (`send`) goes: resolve the target → (re)connect lazily → send → read the body
+//! → follow a redirect (back to "send") → done. All of it, connect and every redirect hop
+//! included, runs against one deadline (the request timeout); connecting additionally has its
+//! own bound. Any failure or timeout mid-request drops the connection: its state is unknown,
+//! and the next request connects afresh.
+//!
+//! The only transparent retry is the HTTP/1.1 keep-alive race: the server closed an idle
+//! connection just as we reused it. Then, once, on a reused connection only, the request is
+//! re-sent on a fresh one if it was not sent at all, or if it is idempotent and the
+//! connection closed before any response (the rule browsers and Go's net/http follow).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::header::{self, HeaderMap, HeaderValue};
+use http::{Method, Request, StatusCode, Uri, Version};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use tokio::time::timeout_at;
+
+use super::Client;
+use super::body::{self, ReadBody};
+use super::connect::{self, Conn, ReqBody, Sender};
+use super::cookies::Jar;
+use super::error::{ClientError, TimeoutPhase};
+use super::origin::{self, Base, Origin, Target};
+
+/// Longest timeout honoured (a larger one is clamped): keeps deadline arithmetic far from
+/// `Instant` overflow.
+const MAX_TIMEOUT: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// A complete response.
+#[derive(Debug, Clone)]
+pub struct Response {
+    /// Status of the final response (after redirects).
+    pub status: StatusCode,
+    /// Its headers.
+    pub headers: HeaderMap,
+    /// Its body, truncated to `max_body_bytes`.
+    pub body: Bytes,
+    /// Bytes of body actually received, even beyond what `body` keeps.
+    pub body_len: u64,
+    /// How long it took.
+    pub timing: Timing,
+    /// Redirects followed to get here.
+    pub redirects: u8,
+    /// HTTP version of the final response.
+    pub version: Version,
+}
+
+/// Durations of one request, all measured from the start of [`HttpSession::send`] with the
+/// real monotonic clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timing {
+    /// Time spent establishing connections (DNS + TCP + TLS + handshake), summed over the
+    /// hops that needed one; `None` when the request reused the session's connection.
+    pub connect: Option<Duration>,
+    /// Time to the final response's head (status and headers), connect and earlier redirect
+    /// hops included (as the web-vitals TTFB).
+    pub ttfb: Duration,
+    /// Time to the end of the final body: what statistics record (as Locust does, a new
+    /// connection's cost is part of the request).
+    pub total: Duration,
+}
+
+/// One user's HTTP session. See the module docs.
+pub struct HttpSession {
+    client: Client,
+    /// The base URL, or why it is unusable (then only absolute targets work).
+    base: Result<Base, &'static str>,
+    conn: Option<Conn>,
+    jar: Jar,
+    connect_failures: u32,
+}
+
+impl std::fmt::Debug for HttpSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpSession")
+            .field("connected", &self.conn.is_some())
+            .field("connect_failures", &self.connect_failures)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The request of one hop; redirects rewrite it.
+struct Hop {
+    method: Method,
+    target: Target,
+    body: Bytes,
+}
+
+impl HttpSession {
+    pub(crate) fn new(client: Client, base: &url::Url) -> HttpSession {
+        let base = Base::new(base).map_err(|e| match e {
+            ClientError::InvalidTarget(why) => why,
+            _ => "unusable base url",
+        });
+        let jar = Jar::new(client.inner.config.max_cookies);
+        HttpSession {
+            client,
+            base,
+            conn: None,
+            jar,
+            connect_failures: 0,
+        }
+    }
+
+    /// `Err` if the base URL is unusable.
+    pub(crate) fn check_base(&self) -> Result<(), ClientError> {
+        self.base
+            .as_ref()
+            .map(|_| ())
+            .map_err(|why| ClientError::InvalidTarget(why))
+    }
+
+    /// Consecutive failed connection attempts (0 after a success). The engine uses it for
+    /// backoff.
+    pub fn connect_failures(&self) -> u32 {
+        self.connect_failures
+    }
+
+    /// Drops the connection (e.g. when the user stops). Cookies are kept.
+    pub fn close(&mut self) {
+        self.conn = None;
+    }
+
+    /// Whether the session currently holds a connection.
+    pub fn is_connected(&self) -> bool {
+        self.conn.is_some()
+    }
+
+    /// Sends one request and reads its response, following redirects.
+    ///
+    /// `target` is either a path-and-query (`/a?b=1`, appended to the base URL's path) or an
+    /// absolute `http(s)` URL (another origin gets its own connection, replacing the current
+    /// one). `timeout` (default: the client's `default_timeout`) bounds everything: connect,
+    /// all hops and the bodies. `Host`, `Content-Length` and matching cookies are added;
+    /// `Accept-Encoding` is not (the caller decides).
+    ///
+    /// Cost note: a non-empty `headers` map is cloned once, to be able to re-send it on a
+    /// redirect or after the keep-alive race; an empty one costs nothing.
+    pub async fn send(
+        &mut self,
+        method: Method,
+        target: &str,
+        headers: HeaderMap,
+        body: Bytes,
+        timeout: Option<Duration>,
+    ) -> Result<Response, ClientError> {
+        let started = Instant::now();
+        let config = &self.client.inner.config;
+        let (max_redirects, cap) = (config.max_redirects, config.max_body_bytes);
+        let timeout = timeout.unwrap_or(config.default_timeout).min(MAX_TIMEOUT);
+        let deadline = tokio::time::Instant::now() + timeout;
+        let target = self.resolve(target)?;
+        let first_origin = target.origin.clone();
+        // The one copy of the caller's headers: for redirect hops and the keep-alive retry.
+        let template = (!headers.is_empty()).then(|| headers.clone());
+        let mut source = HeaderSource {
+            template: template.as_ref(),
+            cross_origin: false,
+            body_dropped: false,
+        };
+        let mut hop = Hop {
+            method,
+            target,
+            body,
+        };
+        let mut hop_headers = headers;
+        let mut connect = None;
+        let mut redirects = 0u8;
+        loop {
+            let response = self
+                .exchange(&hop, hop_headers, source, deadline, &mut connect)
+                .await?;
+            let ttfb = started.elapsed();
+            if Jar::has_set_cookie(response.headers()) {
+                self.jar.store_from(response.headers(), &hop.target.url());
+            }
+            let next = if max_redirects > 0 {
+                redirect(&response, &hop.target)
+            } else {
+                None
+            };
+            let (parts, incoming) = response.into_parts();
+            let Some((status, next_target)) = next else {
+                let read = self.read_body(incoming, cap, deadline).await?;
+                return Ok(Response {
+                    status: parts.status,
+                    headers: parts.headers,
+                    body: read.kept,
+                    body_len: read.len,
+                    timing: Timing {
+                        connect,
+                        ttfb,
+                        total: started.elapsed(),
+                    },
+                    redirects,
+                    version: parts.version,
+                });
+            };
+            // Drain the redirect's body so the connection can serve the next hop.
+            self.read_body(incoming, 0, deadline).await?;
+            if redirects >= max_redirects {
+                return Err(ClientError::TooManyRedirects);
+            }
+            redirects += 1;
+            if matches!(status.as_u16(), 301..=303) {
+                // Like browsers and Go: POST (anything but HEAD) becomes a body-less GET.
+                if hop.method != Method::HEAD {
+                    hop.method = Method::GET;
+                }
+                hop.body = Bytes::new();
+                source.body_dropped = true;
+            }
+            source.cross_origin = !next_target.origin.same(&first_origin);
+            hop_headers = source.build();
+            hop.target = next_target;
+        }
+    }
+
+    /// Resolves a target against the base (or as an absolute URL without a usable base).
+    fn resolve(&self, target: &str) -> Result<Target, ClientError> {
+        match &self.base {
+            Ok(base) => base.resolve(target),
+            Err(why) => {
+                origin::resolve_absolute(target).map_err(|_| ClientError::InvalidTarget(why))
+            }
+        }
+    }
+
+    /// One hop: get a usable connection, send, return the response head. Handles the
+    /// keep-alive race (see module docs). `source` rebuilds the headers for a retry of a
+    /// request that was already handed to hyper.
+    async fn exchange(
+        &mut self,
+        hop: &Hop,
+        mut headers: HeaderMap,
+        source: HeaderSource<'_>,
+        deadline: tokio::time::Instant,
+        connect: &mut Option<Duration>,
+    ) -> Result<http::Response<Incoming>, ClientError> {
+        let mut retried = false;
+        loop {
+            self.connect_to(&hop.target.origin, deadline, connect)
+                .await?;
+            // Field borrows (not a method) so `self.jar` stays readable below.
+            let Some(conn) = self.conn.as_mut() else {
+                return Err(ClientError::ConnectionClosed);
+            };
+            let reused = conn.reused;
+            match timeout_at(deadline, conn.ready()).await {
+                Err(_) => return Err(self.fail(ClientError::Timeout(TimeoutPhase::Request))),
+                Ok(Err(_)) => {
+                    // Closed while idle (server timeout, `Connection: close`): reconnect.
+                    self.conn = None;
+                    if reused && !retried {
+                        retried = true;
+                        continue;
+                    }
+                    return Err(ClientError::ConnectionClosed);
+                }
+                Ok(Ok(())) => {}
+            }
+            let h2 = conn.is_h2();
+            let request = build_request(h2, hop, headers, &self.jar)?;
+            let sent = match &mut conn.sender {
+                Sender::H1(s) => timeout_at(deadline, s.try_send_request(request)).await,
+                Sender::H2(s) => timeout_at(deadline, s.try_send_request(request)).await,
+            };
+            let mut err = match sent {
+                Ok(Ok(response)) => return Ok(response),
+                Ok(Err(err)) => err,
+                Err(_) => return Err(self.fail(ClientError::Timeout(TimeoutPhase::Request))),
+            };
+            self.conn = None;
+            let unsent = err.take_message();
+            let error = ClientError::from_hyper(err.into_error());
+            if reused && !retried {
+                if let Some(request) = unsent {
+                    retried = true;
+                    headers = request.into_parts().0.headers;
+                    continue;
+                }
+                if matches!(error, ClientError::ConnectionClosed) && hop.method.is_idempotent() {
+                    retried = true;
+                    headers = source.build();
+                    continue;
+                }
+            }
+            return Err(error);
+        }
+    }
+
+    /// Makes sure `self.conn` is a connection to `origin`, connecting if there is none (or one
+    /// to another origin).
+    async fn connect_to(
+        &mut self,
+        origin: &Arc<Origin>,
+        deadline: tokio::time::Instant,
+        connect: &mut Option<Duration>,
+    ) -> Result<(), ClientError> {
+        let usable = self
+            .conn
+            .as_ref()
+            .is_some_and(|c| Arc::ptr_eq(&c.origin, origin) || c.origin.same(origin));
+        if !usable {
+            // Drop the old connection before opening the new one: one socket per user.
+            self.conn = None;
+            let config = &self.client.inner.config;
+            let limit =
+                deadline.min(tokio::time::Instant::now() + config.connect_timeout.min(MAX_TIMEOUT));
+            let started = Instant::now();
+            // Boxed: the TLS handshake state is large and rare; inline it would sit in every
+            // user's task for every request (the send future would be ~5x bigger).
+            let connecting = Box::pin(connect::connect(origin, &self.client.inner.tls));
+            let result = timeout_at(limit, connecting).await;
+            *connect = Some(connect.unwrap_or_default() + started.elapsed());
+            let result = result.unwrap_or(Err(ClientError::Timeout(TimeoutPhase::Connect)));
+            match result {
+                Ok(conn) => {
+                    self.connect_failures = 0;
+                    self.conn = Some(conn);
+                }
+                Err(e) => {
+                    self.connect_failures = self.connect_failures.saturating_add(1);
+                    return Err(e);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads a body to its end under the deadline; marks the connection reusable after.
+    async fn read_body(
+        &mut self,
+        incoming: Incoming,
+        cap: usize,
+        deadline: tokio::time::Instant,
+    ) -> Result<ReadBody, ClientError> {
+        match timeout_at(deadline, body::read_capped(incoming, cap)).await {
+            Ok(Ok(read)) => {
+                if let Some(conn) = &mut self.conn {
+                    conn.reused = true;
+                }
+                Ok(read)
+            }
+            Ok(Err(e)) => Err(self.fail(ClientError::from_hyper(e))),
+            Err(_) => Err(self.fail(ClientError::Timeout(TimeoutPhase::Request))),
+        }
+    }
+
+    /// Drops the connection (its state is unknown after a failure) and passes `e` on.
+    fn fail(&mut self, e: ClientError) -> ClientError {
+        self.conn = None;
+        e
+    }
+}
+
+/// Builds the hyper request of a hop: origin-form URI plus `Host` on HTTP/1.1, absolute URI
+/// (`:scheme`/`:authority`) on HTTP/2; `Content-Length` and the jar's cookies.
+fn build_request(
+    h2: bool,
+    hop: &Hop,
+    mut headers: HeaderMap,
+    jar: &Jar,
+) -> Result<Request<ReqBody>, ClientError> {
+    let origin = &hop.target.origin;
+    let uri = if h2 {
+        let mut parts = http::uri::Parts::default();
+        parts.scheme = Some(origin.uri_scheme());
+        parts.authority = Some(origin.authority.clone());
+        parts.path_and_query = Some(hop.target.path.clone());
+        Uri::from_parts(parts).map_err(|_| ClientError::InvalidTarget("invalid url"))?
+    } else {
+        if !headers.contains_key(header::HOST) {
+            headers.insert(header::HOST, origin.host_header.clone());
+        }
+        Uri::from(hop.target.path.clone())
+    };
+    if !hop.body.is_empty() || expects_body(&hop.method) {
+        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(hop.body.len()));
+    }
+    if !jar.is_empty()
+        && !headers.contains_key(header::COOKIE)
+        && let Some(cookie) = jar.header_for(&hop.target.url())
+    {
+        headers.insert(header::COOKIE, cookie);
+    }
+    let mut request = Request::new(Full::new(hop.body.clone()));
+    *request.method_mut() = hop.method.clone();
+    *request.uri_mut() = uri;
+    *request.headers_mut() = headers;
+    Ok(request)
+}
+
+/// Methods whose empty body is still announced with `Content-Length: 0`.
+fn expects_body(method: &Method) -> bool {
+    *method == Method::POST || *method == Method::PUT || *method == Method::PATCH
+}
+
+/// The status and next target if `response` is a redirect we follow: 301/302/303/307/308 with
+/// a `Location` that resolves to an http(s) URL. Anything else is returned to the caller as is.
+fn redirect(response: &http::Response<Incoming>, current: &Target) -> Option<(StatusCode, Target)> {
+    let status = response.status();
+    if !matches!(status.as_u16(), 301 | 302 | 303 | 307 | 308) {
+        return None;
+    }
+    let location = response.headers().get(header::LOCATION)?.to_str().ok()?;
+    let url = current.url().join(location).ok()?;
+    let next = Target::from_url(&url, Some(&current.origin)).ok()?;
+    Some((status, next))
+}
+
+/// How to (re)build the caller's headers for a hop without keeping a copy per hop.
+#[derive(Clone, Copy)]
+struct HeaderSource<'a> {
+    /// The caller's headers (`None`: there were none).
+    template: Option<&'a HeaderMap>,
+    /// The hop goes to another origin than the first: credentials and a fixed `Host` stay
+    /// behind.
+    cross_origin: bool,
+    /// A 301/302/303 dropped the body: its headers go too.
+    body_dropped: bool,
+}
+
+impl HeaderSource<'_> {
+    fn build(&self) -> HeaderMap {
+        let mut headers = self.template.cloned().unwrap_or_default();
+        if self.cross_origin {
+            for name in [
+                header::AUTHORIZATION,
+                header::PROXY_AUTHORIZATION,
+                header::COOKIE,
+                header::HOST,
+            ] {
+                headers.remove(name);
+            }
+        }
+        if self.body_dropped {
+            for name in [
+                header::CONTENT_TYPE,
+                header::CONTENT_LENGTH,
+                header::CONTENT_ENCODING,
+                header::TRANSFER_ENCODING,
+            ] {
+                headers.remove(name);
+            }
+        }
+        headers
+    }
+}

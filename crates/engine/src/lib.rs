@@ -1,0 +1,39 @@
+//! cicada's engine: it runs simulated users.
+//!
+//! The engine takes a [`Plan`] (the user types, from a YAML scenario or written in Rust) and a
+//! target number of users, and keeps that many users alive: it spawns them at the spawn rate,
+//! assigns them to user types in proportion to the weights (deterministically interleaved, as
+//! Locust does), and stops the newest ones when the target goes down. Each user is a tokio task
+//! that owns its HTTP session (connection, cookies) and its variables, picks tasks by weight,
+//! runs their steps and sleeps its think time. Every request is measured into a
+//! [`cicada_stats::Recorder`]; the engine never reads statistics back.
+//!
+//! The engine knows nothing of masters, UIs or reports: it is driven through an
+//! [`EngineHandle`] (`set_users`, `stop`) and reports only its user counts.
+//!
+//! # Layout
+//! - [`client`]: the per-user HTTP session on hyper's connection API (TLS, HTTP/2, cookies,
+//!   redirects, timing).
+//! - [`user`]: the user-type traits that both scenario tiers implement.
+//! - [`context`]: what a running user sees: its session, its RNG, cancellable sleeps, requests
+//!   that record themselves.
+//! - [`plan`]: the user types with their task tables, after tag filtering.
+//! - [`distribution`]: which user type the n-th user gets.
+//! - [`runner`]: the spawner loop and the handle that drives it.
+//! - [`yaml`]: the YAML scenario tier as an implementation of the user traits.
+//! - [`backoff`]: capped, jittered exponential backoff after connection errors.
+
+pub mod backoff;
+pub mod client;
+pub mod context;
+pub mod distribution;
+pub mod plan;
+pub mod runner;
+pub mod user;
+pub mod yaml;
+
+pub use cicada_scenario::Wait;
+pub use context::{Context, RequestBuilder, Response};
+pub use plan::{Plan, PlanError, TagFilter};
+pub use runner::{Engine, EngineConfig, EngineHandle, EngineState, EngineStatus};
+pub use user::{TaskError, TaskInfo, User, UserType};

@@ -1,0 +1,477 @@
+//! The spawner: keeps the number of running users at the target, at the spawn rate.
+//!
+//! One tokio task (the *spawner*) owns the list of running users in spawn order; nothing else
+//! touches it, so there is no lock. The [`EngineHandle`] sends it commands over a channel and
+//! reads its [`EngineStatus`] from a `watch` channel.
+//!
+//! - Scaling up spawns users at the spawn rate, each getting the user type the distribution
+//!   assigns to its position (see [`crate::distribution`]).
+//! - Scaling down retires the newest users, also at the spawn rate: a retired user finishes its
+//!   current task, runs `on_stop`, and ends. It leaves the list at once, so counts are exact.
+//! - `stop` ends every user after its current request (their `stop` tokens are cancelled).
+//! - Shutdown (the token given to [`Engine::start`]) does the same, then waits for all users to
+//!   end and marks the engine finished.
+//!
+//! Users that end on their own (a panic in a Rust user type) are replaced once a second, so a
+//! buggy user cannot make the spawner spin.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use cicada_stats::Recorder;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use url::Url;
+
+use crate::backoff::Backoff;
+use crate::client::{Client, ClientBuildError, ClientConfig};
+use crate::context::Context;
+use crate::plan::Plan;
+use crate::user::TaskError;
+
+/// Largest number of users one engine accepts (a typo guard, far above what a process carries).
+pub const MAX_USERS: u64 = 1_000_000;
+
+/// How the engine reaches the target.
+#[derive(Clone, Debug)]
+pub struct EngineConfig {
+    /// The base URL requests are resolved against.
+    pub host: Url,
+    /// HTTP client settings shared by all users.
+    pub client: ClientConfig,
+    /// Seed for the users' random number generators.
+    pub seed: u64,
+}
+
+/// What the engine is doing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EngineState {
+    /// No users and none asked for.
+    Ready,
+    /// Moving towards the target user count.
+    Spawning,
+    /// At the target user count.
+    Running,
+    /// Stopped by `stop()`: users are ending.
+    Stopped,
+    /// Shut down for good.
+    Finished,
+}
+
+/// A snapshot of the engine for displays and the master.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EngineStatus {
+    /// Current state.
+    pub state: EngineState,
+    /// Users running now.
+    pub users: u64,
+    /// Users asked for.
+    pub target: u64,
+    /// Users running now per user type, in plan order.
+    pub users_by_type: Vec<(String, u64)>,
+}
+
+enum Command {
+    SetUsers { users: u64, rate: f64 },
+    Stop,
+}
+
+/// Starts engines.
+pub struct Engine;
+
+impl Engine {
+    /// Starts the spawner (with no users) on the current tokio runtime.
+    ///
+    /// Users stop promptly when `shutdown` is cancelled; [`EngineHandle::finished`] resolves
+    /// once they all have ended.
+    pub fn start(
+        plan: Arc<Plan>,
+        config: EngineConfig,
+        recorder: Recorder,
+        shutdown: CancellationToken,
+    ) -> Result<EngineHandle, ClientBuildError> {
+        let client = Client::new(config.client.clone())?;
+        let (tx, rx) = mpsc::unbounded_channel();
+        let initial = EngineStatus {
+            state: EngineState::Ready,
+            users: 0,
+            target: 0,
+            users_by_type: plan.entries().iter().map(|e| (e.name.clone(), 0)).collect(),
+        };
+        let (status_tx, status_rx) = watch::channel(initial);
+        let finished = CancellationToken::new();
+        let spawner = Spawner {
+            plan,
+            client,
+            host: config.host,
+            seed: config.seed,
+            recorder,
+            shutdown,
+            status: status_tx,
+            slots: Vec::new(),
+            order: Vec::new(),
+            target: 0,
+            rate: 1.0,
+            allowance: 0.0,
+            next_user_id: 1,
+            tracker: TaskTracker::new(),
+            stopped: false,
+        };
+        let done = finished.clone();
+        tokio::spawn(async move {
+            spawner.run(rx).await;
+            done.cancel();
+        });
+        Ok(EngineHandle {
+            commands: tx,
+            status: status_rx,
+            finished,
+        })
+    }
+}
+
+/// Drives a running engine. Cheap to clone.
+#[derive(Clone)]
+pub struct EngineHandle {
+    commands: mpsc::UnboundedSender<Command>,
+    status: watch::Receiver<EngineStatus>,
+    finished: CancellationToken,
+}
+
+impl EngineHandle {
+    /// Asks for `users` users, reached at `spawn_rate` users per second (both up and down).
+    /// A rate that is not a positive number means "at once".
+    pub fn set_users(&self, users: u64, spawn_rate: f64) {
+        let rate = if spawn_rate.is_finite() && spawn_rate > 0.0 {
+            spawn_rate
+        } else {
+            f64::INFINITY
+        };
+        // A send error means the engine has shut down; there is nothing left to drive.
+        let _ = self.commands.send(Command::SetUsers {
+            users: users.min(MAX_USERS),
+            rate,
+        });
+    }
+
+    /// Stops every user after its current request. `set_users` starts again.
+    pub fn stop(&self) {
+        let _ = self.commands.send(Command::Stop);
+    }
+
+    /// The current status.
+    pub fn status(&self) -> EngineStatus {
+        self.status.borrow().clone()
+    }
+
+    /// A receiver that sees every status change.
+    pub fn subscribe(&self) -> watch::Receiver<EngineStatus> {
+        self.status.clone()
+    }
+
+    /// Resolves when the engine has shut down and every user has ended.
+    pub async fn finished(&self) {
+        self.finished.cancelled().await;
+    }
+}
+
+/// One running user, as the spawner tracks it.
+struct Slot {
+    type_idx: usize,
+    /// Cancelled to end the user after its current request.
+    stop: CancellationToken,
+    /// Cancelled to end the user after its current task.
+    retire: CancellationToken,
+    task: JoinHandle<()>,
+}
+
+struct Spawner {
+    plan: Arc<Plan>,
+    client: Client,
+    host: Url,
+    seed: u64,
+    recorder: Recorder,
+    shutdown: CancellationToken,
+    status: watch::Sender<EngineStatus>,
+    /// Running users in spawn order; the newest is last.
+    slots: Vec<Slot>,
+    /// The user type of each position up to the target.
+    order: Vec<usize>,
+    target: usize,
+    rate: f64,
+    /// Spawn (or retire) credit accumulated at `rate`.
+    allowance: f64,
+    next_user_id: u64,
+    tracker: TaskTracker,
+    stopped: bool,
+}
+
+impl Spawner {
+    async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
+        let mut last = Instant::now();
+        let mut health = tokio::time::interval(Duration::from_secs(1));
+        health.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let adjusting = self.slots.len() != self.target;
+            let tick = self.tick();
+            tokio::select! {
+                biased;
+                _ = self.shutdown.cancelled() => break,
+                command = commands.recv() => match command {
+                    Some(Command::SetUsers { users, rate }) => {
+                        self.set_target(users, rate);
+                        last = Instant::now();
+                        // Start the first users right away rather than after a tick.
+                        self.allowance = self.allowance.max(1.0);
+                        self.adjust(0.0);
+                    }
+                    Some(Command::Stop) => self.stop_all(),
+                    // Every handle is gone: nobody can drive us any more; run until shutdown.
+                    None => {
+                        self.shutdown.cancelled().await;
+                        break;
+                    }
+                },
+                _ = tokio::time::sleep(tick), if adjusting => {
+                    let now = Instant::now();
+                    self.adjust(now.duration_since(last).as_secs_f64());
+                    last = now;
+                }
+                _ = health.tick() => self.replace_ended(),
+            }
+        }
+        self.stop_all();
+        self.publish(EngineState::Finished);
+        self.tracker.close();
+        self.tracker.wait().await;
+    }
+
+    /// Ticks are short enough to spread spawns evenly and long enough not to wake needlessly.
+    fn tick(&self) -> Duration {
+        let per_user = if self.rate.is_finite() {
+            1.0 / self.rate
+        } else {
+            0.0
+        };
+        Duration::from_secs_f64(per_user.clamp(0.01, 0.1))
+    }
+
+    fn set_target(&mut self, users: u64, rate: f64) {
+        self.stopped = false;
+        self.rate = rate;
+        let wanted = usize::try_from(users).unwrap_or(usize::MAX);
+        self.order = self.plan.distribution().first(wanted);
+        // With only fixed-count types there may be fewer positions than asked for.
+        self.target = self.order.len();
+        // Users already running keep their positions; a position whose type changed (never for
+        // a fixed plan) would need a restart, which a new plan handles, not a new count.
+        self.publish_current();
+    }
+
+    /// Moves towards the target by as many users as `elapsed` seconds at the rate allow.
+    fn adjust(&mut self, elapsed: f64) {
+        let diff = self.target.abs_diff(self.slots.len());
+        if diff == 0 {
+            self.allowance = 0.0;
+            return;
+        }
+        let mut n = if self.rate.is_finite() {
+            // Cap the credit so a long pause cannot release a burst.
+            self.allowance = (self.allowance + self.rate * elapsed).min(self.rate.max(1.0));
+            let n = self.allowance.floor();
+            self.allowance -= n;
+            n as usize
+        } else {
+            diff
+        };
+        n = n.min(diff);
+        if self.slots.len() < self.target {
+            for _ in 0..n {
+                self.spawn_next();
+            }
+        } else {
+            for _ in 0..n {
+                if let Some(slot) = self.slots.pop() {
+                    slot.retire.cancel();
+                }
+            }
+        }
+        self.publish_current();
+    }
+
+    fn spawn_next(&mut self) {
+        let position = self.slots.len();
+        let Some(&type_idx) = self.order.get(position) else {
+            return;
+        };
+        let slot = self.spawn_user(type_idx);
+        self.slots.push(slot);
+    }
+
+    fn spawn_user(&mut self, type_idx: usize) -> Slot {
+        let id = self.next_user_id;
+        self.next_user_id += 1;
+        let stop = self.shutdown.child_token();
+        let retire = CancellationToken::new();
+        let cx = Context::new(
+            id,
+            self.client.session(&self.host),
+            self.recorder.clone(),
+            stop.clone(),
+            self.seed,
+        );
+        let task = self.tracker.spawn(run_user(
+            self.plan.clone(),
+            type_idx,
+            id,
+            cx,
+            retire.clone(),
+        ));
+        Slot {
+            type_idx,
+            stop,
+            retire,
+            task,
+        }
+    }
+
+    /// Replaces users whose task ended by itself (a panic), keeping their position and type.
+    fn replace_ended(&mut self) {
+        for i in 0..self.slots.len() {
+            if self.slots[i].task.is_finished() {
+                tracing::warn!(
+                    user_type = %self.plan.entries()[self.slots[i].type_idx].name,
+                    "a user ended unexpectedly; starting a replacement"
+                );
+                let type_idx = self.slots[i].type_idx;
+                self.slots[i] = self.spawn_user(type_idx);
+            }
+        }
+    }
+
+    fn stop_all(&mut self) {
+        for slot in self.slots.drain(..) {
+            slot.stop.cancel();
+        }
+        self.target = 0;
+        self.order.clear();
+        self.allowance = 0.0;
+        self.stopped = true;
+        self.publish_current();
+    }
+
+    fn publish_current(&self) {
+        let state = if self.stopped {
+            EngineState::Stopped
+        } else if self.slots.len() != self.target {
+            EngineState::Spawning
+        } else if self.target == 0 {
+            EngineState::Ready
+        } else {
+            EngineState::Running
+        };
+        self.publish(state);
+    }
+
+    fn publish(&self, state: EngineState) {
+        let mut per_type = vec![0u64; self.plan.entries().len()];
+        for slot in &self.slots {
+            per_type[slot.type_idx] += 1;
+        }
+        let status = EngineStatus {
+            state,
+            users: self.slots.len() as u64,
+            target: self.target as u64,
+            users_by_type: self
+                .plan
+                .entries()
+                .iter()
+                .zip(per_type)
+                .map(|(e, n)| (e.name.clone(), n))
+                .collect(),
+        };
+        self.status.send_if_modified(|current| {
+            if *current == status {
+                false
+            } else {
+                *current = status;
+                true
+            }
+        });
+    }
+}
+
+/// One user's life: `on_start` (retried with backoff), then tasks and think times until it is
+/// retired (after its current task) or stopped (after its current request).
+async fn run_user(
+    plan: Arc<Plan>,
+    type_idx: usize,
+    id: u64,
+    mut cx: Context,
+    retire: CancellationToken,
+) {
+    let entry = &plan.entries()[type_idx];
+    let mut user = entry.user_type.new_user(id);
+    let backoff = Backoff::default();
+
+    // on_start: a login that fails is retried after a growing pause, never in a tight loop.
+    let mut attempts = 0u32;
+    loop {
+        match user.on_start(&mut cx).await {
+            Ok(()) => break,
+            Err(TaskError::Stopped) => return cx.close(),
+            Err(TaskError::Aborted(reason)) => {
+                attempts = attempts.saturating_add(1);
+                tracing::debug!(user = id, %reason, attempts, "on_start failed; retrying");
+                let pause = backoff.delay(attempts, cx.unit());
+                tokio::select! {
+                    biased;
+                    _ = retire.cancelled() => return cx.close(),
+                    slept = cx.sleep(pause) => if slept.is_err() { return cx.close() },
+                }
+            }
+        }
+    }
+
+    let mut runs = 0u64;
+    let mut idle_failures = 0u32;
+    while !retire.is_cancelled() {
+        let task = entry.picker.pick(runs, cx.unit());
+        runs = runs.wrapping_add(1);
+        let started = Instant::now();
+        let sent_before = cx.requests_sent();
+        let mut pause = match user.run_task(task, &mut cx).await {
+            Err(TaskError::Stopped) => return cx.close(),
+            Err(TaskError::Aborted(_)) if cx.requests_sent() == sent_before => {
+                // The task failed without sending anything (e.g. a variable it needs is
+                // missing): without a pause this would be a busy loop.
+                idle_failures = idle_failures.saturating_add(1);
+                backoff.delay(idle_failures, cx.unit())
+            }
+            _ => {
+                idle_failures = 0;
+                Duration::ZERO
+            }
+        };
+        pause = pause.max(entry.wait.delay(started.elapsed(), cx.unit()));
+        if pause.is_zero() {
+            // No think time: still let other users of this thread run.
+            tokio::task::yield_now().await;
+            if cx.is_stopping() {
+                return cx.close();
+            }
+            continue;
+        }
+        tokio::select! {
+            biased;
+            _ = retire.cancelled() => break,
+            slept = cx.sleep(pause) => if slept.is_err() { return cx.close() },
+        }
+    }
+    user.on_stop(&mut cx).await;
+    cx.close();
+}

@@ -1,0 +1,247 @@
+//! Per-user state: variables, the user's RNG, its `counter()`, its `data.NAME` rows.
+//!
+//! Templates need this state *inside* minijinja (functions such as `randint` draw from
+//! the user's RNG), but minijinja values must be `'static + Send + Sync`. So the state
+//! lives in a reference-counted [`UserCtx`] object that doubles as the template root
+//! context: one `Arc` clone per request, no per-request map building. Its mutable part
+//! sits behind a `Mutex` that is only ever taken by the one task owning the user (render
+//! and evaluate take `&mut UserState`), so it is never contended; no lock is held while
+//! calling back into minijinja, so it cannot deadlock.
+
+use crate::Scenario;
+use crate::convert::{json_to_value, materialize, value_to_json};
+use crate::data::Dataset;
+use minijinja::value::{Object, ObjectRepr};
+use minijinja::{Environment, Value};
+use rand::SeedableRng;
+use rand::rngs::Xoshiro256PlusPlus;
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// The hidden root-context key under which functions find the user's context.
+pub(crate) const CTX_KEY: &str = "__cicada_user";
+
+/// What every user of a scenario shares: compiled templates, `vars`, `env`, datasets.
+pub(crate) struct Globals {
+    pub env: Environment<'static>,
+    pub vars: Value,
+    pub env_vars: Value,
+    pub datasets: Vec<Dataset>,
+}
+
+impl Globals {
+    pub fn dataset(&self, name: &str) -> Option<(usize, &Dataset)> {
+        self.datasets
+            .iter()
+            .enumerate()
+            .find(|(_, d)| d.name == name)
+    }
+}
+
+impl fmt::Debug for Globals {
+    // Never prints `vars`/`env` values: they may hold secrets.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Globals")
+            .field("datasets", &self.datasets.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The mutable part of a user's state.
+pub(crate) struct Inner {
+    vars: HashMap<String, Value>,
+    pub rng: Xoshiro256PlusPlus,
+    pub counter: u64,
+    /// The row this user drew from each dataset through `data.NAME` (drawn on first use).
+    drawn: Vec<Option<Value>>,
+}
+
+/// A user's context: the template root object and the home of its state.
+pub(crate) struct UserCtx {
+    pub globals: Arc<Globals>,
+    /// `user` in templates: `{ id: N }`.
+    user: Value,
+    inner: Mutex<Inner>,
+}
+
+impl UserCtx {
+    /// Locks the user's state. A poisoned lock (a panic elsewhere) is recovered: the
+    /// data is plain values and stays consistent.
+    pub fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The user's row of dataset `index`, drawing it on first use.
+    fn drawn_row(&self, index: usize) -> Value {
+        let Some(ds) = self.globals.datasets.get(index) else {
+            return Value::UNDEFINED;
+        };
+        let mut inner = self.lock();
+        if let Some(Some(v)) = inner.drawn.get(index) {
+            return v.clone();
+        }
+        let row = ds.draw(&mut inner.rng);
+        if let Some(slot) = inner.drawn.get_mut(index) {
+            *slot = Some(row.clone());
+        }
+        row
+    }
+}
+
+impl fmt::Debug for UserCtx {
+    // Never prints variables: they hold tokens and passwords.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<user context>")
+    }
+}
+
+impl Object for UserCtx {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Map
+    }
+
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        self.get_value_by_str(key.as_str()?)
+    }
+
+    fn get_value_by_str(self: &Arc<Self>, key: &str) -> Option<Value> {
+        match key {
+            "vars" => Some(self.globals.vars.clone()),
+            "env" => Some(self.globals.env_vars.clone()),
+            "user" => Some(self.user.clone()),
+            "data" => Some(Value::from_object(DataView(self.clone()))),
+            CTX_KEY => Some(Value::from_dyn_object(self.clone())),
+            _ => self.lock().vars.get(key).cloned(),
+        }
+    }
+}
+
+/// `data` in templates: `data.NAME` is this user's row of dataset NAME.
+struct DataView(Arc<UserCtx>);
+
+impl fmt::Debug for DataView {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<data>")
+    }
+}
+
+impl Object for DataView {
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        let (index, _) = self.0.globals.dataset(key.as_str()?)?;
+        Some(self.0.drawn_row(index))
+    }
+}
+
+/// One simulated user's variables and random state. Create one per user with
+/// [`UserState::new`]; the engine passes it to every render/evaluate of that user.
+pub struct UserState {
+    pub(crate) ctx: Arc<UserCtx>,
+    user_id: u64,
+}
+
+impl fmt::Debug for UserState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UserState")
+            .field("user_id", &self.user_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl UserState {
+    /// A fresh user of `scenario`. Its RNG is seeded from the scenario seed and `user_id`,
+    /// so the same seed and id give the same random choices and fake data.
+    pub fn new(scenario: &Scenario, user_id: u64) -> Self {
+        let rng = Xoshiro256PlusPlus::seed_from_u64(mix(scenario.seed(), user_id));
+        let globals = scenario.globals.clone();
+        let drawn = vec![None; globals.datasets.len()];
+        let user = crate::convert::map_value([("id", Value::from(user_id))]);
+        let inner = Inner {
+            vars: HashMap::new(),
+            rng,
+            counter: 0,
+            drawn,
+        };
+        UserState {
+            ctx: Arc::new(UserCtx {
+                globals,
+                user,
+                inner: Mutex::new(inner),
+            }),
+            user_id,
+        }
+    }
+
+    /// The numeric id given to [`UserState::new`].
+    pub fn user_id(&self) -> u64 {
+        self.user_id
+    }
+
+    /// A user variable (set by `extract`, `set` or [`UserState::set_var`]) as JSON.
+    pub fn get_var(&self, name: &str) -> Option<serde_json::Value> {
+        self.ctx.lock().vars.get(name).map(value_to_json)
+    }
+
+    /// Sets a user variable (visible to templates as `name`).
+    pub fn set_var(&mut self, name: &str, value: serde_json::Value) {
+        self.set_value(name, json_to_value(&value));
+    }
+
+    /// Stores a template value, materialized into plain data first (see `convert`).
+    pub(crate) fn set_value(&mut self, name: &str, value: Value) {
+        self.set_plain(name, materialize(&value));
+    }
+
+    /// Stores a value that is already plain data (made from JSON).
+    pub(crate) fn set_plain(&mut self, name: &str, value: Value) {
+        self.ctx.lock().vars.insert(name.to_owned(), value);
+    }
+
+    /// Appends plain values (made from JSON) to a list variable, keeping at most `max`
+    /// items (oldest dropped).
+    pub(crate) fn push_values(&mut self, name: &str, new: Vec<Value>, max: usize) {
+        let mut inner = self.ctx.lock();
+        let mut items: Vec<Value> = match inner.vars.get(name) {
+            Some(v) if v.kind() == minijinja::value::ValueKind::Seq => {
+                v.try_iter().map(Iterator::collect).unwrap_or_default()
+            }
+            _ => Vec::new(),
+        };
+        items.extend(new);
+        let excess = items.len().saturating_sub(max);
+        items.drain(..excess);
+        inner.vars.insert(name.to_owned(), Value::from(items));
+    }
+
+    /// The template root context for this user.
+    pub(crate) fn root(&self) -> Value {
+        Value::from_dyn_object(self.ctx.clone())
+    }
+
+    pub(crate) fn env(&self) -> &Environment<'static> {
+        &self.ctx.globals.env
+    }
+}
+
+/// Combines the scenario seed and the user id into one well-mixed seed (splitmix64),
+/// so neighbouring ids get unrelated streams.
+fn mix(seed: u64, user_id: u64) -> u64 {
+    let mut z = seed ^ user_id.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mix_differs_by_id_and_seed() {
+        assert_ne!(mix(1, 1), mix(1, 2));
+        assert_ne!(mix(1, 1), mix(2, 1));
+        assert_eq!(mix(3, 4), mix(3, 4));
+    }
+}

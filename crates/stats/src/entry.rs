@@ -1,0 +1,123 @@
+//! One cumulative statistics row: counters since start/reset, a 3-digit latency histogram and
+//! the small ring behind its "current" rates.
+
+use hdrhistogram::Histogram;
+
+use crate::hist::{self, SIGFIG};
+use crate::interval::IntervalEntry;
+use crate::snapshot::{EntrySnapshot, Percentiles};
+use crate::window::RateWindow;
+
+/// Cumulative row. Memory: the histogram (see [`crate::hist`]: 16-184 KiB depending on the
+/// largest latency seen) plus `current_window` × 32 bytes.
+pub(crate) struct Entry {
+    pub(crate) requests: u64,
+    pub(crate) failures: u64,
+    pub(crate) sum_us: u64,
+    /// `u64::MAX` while empty.
+    pub(crate) min_us: u64,
+    pub(crate) max_us: u64,
+    pub(crate) bytes: u64,
+    pub(crate) hist: Histogram<u64>,
+    pub(crate) window: RateWindow,
+}
+
+/// What a snapshot of a row needs from its surroundings.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SnapshotContext {
+    /// Tick of the last applied interval.
+    pub(crate) tick: u64,
+    /// Seconds the current window covers (`min(current_window, ticks since reset)`).
+    pub(crate) window_secs: f64,
+    /// Seconds of the whole run.
+    pub(crate) duration_secs: f64,
+}
+
+impl Entry {
+    pub(crate) fn new(window_len: usize) -> Self {
+        Entry {
+            requests: 0,
+            failures: 0,
+            sum_us: 0,
+            min_us: u64::MAX,
+            max_us: 0,
+            bytes: 0,
+            hist: hist::new_hist(SIGFIG),
+            window: RateWindow::new(window_len),
+        }
+    }
+
+    /// Adds one interval's measurements of this row, as second `tick`.
+    pub(crate) fn absorb(&mut self, e: &IntervalEntry, tick: u64) {
+        self.requests = self.requests.saturating_add(e.count);
+        self.failures = self.failures.saturating_add(e.failures);
+        self.sum_us = self.sum_us.saturating_add(e.sum_us);
+        self.min_us = self.min_us.min(e.min_us);
+        self.max_us = self.max_us.max(e.max_us);
+        self.bytes = self.bytes.saturating_add(e.bytes);
+        hist::add(&mut self.hist, &e.hist);
+        self.window.add(tick, e.count, e.failures, e.sum_us);
+    }
+
+    pub(crate) fn min_us_or_zero(&self) -> u64 {
+        if self.requests == 0 { 0 } else { self.min_us }
+    }
+
+    pub(crate) fn avg_us(&self) -> f64 {
+        if self.requests == 0 {
+            0.0
+        } else {
+            self.sum_us as f64 / self.requests as f64
+        }
+    }
+
+    pub(crate) fn avg_bytes(&self) -> f64 {
+        if self.requests == 0 {
+            0.0
+        } else {
+            self.bytes as f64 / self.requests as f64
+        }
+    }
+
+    /// Cumulative median in µs (clamped into `[min, max]`).
+    pub(crate) fn median_us(&self) -> u64 {
+        if self.requests == 0 || self.hist.is_empty() {
+            return 0;
+        }
+        self.hist
+            .value_at_quantile(0.5)
+            .max(self.min_us)
+            .min(self.max_us)
+    }
+
+    pub(crate) fn snapshot(&self, method: &str, name: &str, ctx: SnapshotContext) -> EntrySnapshot {
+        let pct = hist::percentiles_us(&self.hist, self.min_us_or_zero(), self.max_us);
+        let percentiles = Percentiles(pct.map(hist::us_to_ms));
+        let window = self.window.totals(ctx.tick);
+        let per = |n: u64, secs: f64| if secs > 0.0 { n as f64 / secs } else { 0.0 };
+        EntrySnapshot {
+            method: method.to_owned(),
+            name: name.to_owned(),
+            requests: self.requests,
+            failures: self.failures,
+            fail_ratio: if self.requests == 0 {
+                0.0
+            } else {
+                self.failures as f64 / self.requests as f64
+            },
+            avg_ms: self.avg_us() / 1000.0,
+            min_ms: hist::us_to_ms(self.min_us_or_zero()),
+            max_ms: hist::us_to_ms(self.max_us),
+            p50_ms: percentiles.0[0],
+            p95_ms: percentiles.0[5],
+            p99_ms: percentiles.0[7],
+            rps: per(self.requests, ctx.duration_secs),
+            fail_per_sec: per(self.failures, ctx.duration_secs),
+            current_rps: per(window.requests, ctx.window_secs),
+            current_fail_per_sec: per(window.failures, ctx.window_secs),
+            bytes: self.bytes,
+            avg_bytes: self.avg_bytes(),
+            percentiles,
+        }
+    }
+}

@@ -1,0 +1,321 @@
+//! [`Recorder`]: the hot path. Simulated users call [`Recorder::record`] after every request,
+//! from all Tokio worker threads at once; an aggregator calls [`Recorder::take`] once a second.
+//!
+//! # Concurrency
+//!
+//! The recorder is split into shards, each a `std::sync::Mutex` (critical sections are a few
+//! additions and never await, so a blocking mutex is right). A thread picks its shard once: the
+//! first time it records, it takes the next number from the recorder's round-robin counter and
+//! keeps it in a thread-local. So N worker threads normally use N distinct shards and never wait
+//! for each other; the only other party is `take`, once a second. The thread-local is a load
+//! spreading hint only (a thread keeps the number it got from the first recorder it used, for all
+//! recorders); correctness never depends on which shard a thread uses.
+//!
+//! Each shard is double-buffered: `take` locks the shard's *spare* buffer (which only `take`
+//! uses), swaps it with the *active* one under the active lock (a pointer swap, so recording
+//! threads wait nanoseconds), and then drains the spare buffer at leisure. Every recorded
+//! request lands in exactly one interval.
+//!
+//! # Allocation and bounds
+//!
+//! Recording for a row that the buffer already knows does not allocate: the row is looked up by
+//! `&RequestKey` (one hash of the key) and its counters and histogram are updated in place.
+//! Draining resets the row's slot instead of dropping it, so its histogram (auto-resizing,
+//! `u32` counters: at most ~92 KiB, typically 20-70 KiB) is reused every second. Slots idle for
+//! about a minute are freed. Per shard and interval, at most [`RecorderConfig::max_keys`] rows
+//! and [`RecorderConfig::max_failures`] distinct failures are kept; the rest is counted in the
+//! overflow row / overflow failure, exactly as [`crate::Stats`] does.
+
+use std::cell::Cell;
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+
+use crate::hist::{self, SIGFIG};
+use crate::interval::{Interval, IntervalEntry};
+use crate::key::{Failure, FailureKey, RequestKey};
+
+/// A slot whose buffer was drained this many times in a row without any request is freed
+/// (each buffer is drained every other `take`, so about a minute at one `take` per second).
+const IDLE_DRAINS: u32 = 30;
+
+/// Sizing of a [`Recorder`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecorderConfig {
+    /// Number of shards; more than the number of recording threads buys nothing.
+    pub shards: usize,
+    /// Distinct rows per shard buffer before the overflow row is used. Rows stay in a buffer
+    /// until they have been idle for about a minute, so this bounds the rows seen per shard in
+    /// roughly the last minute.
+    pub max_keys: usize,
+    /// Distinct `(row, failure)` pairs per shard per interval before the overflow failure is
+    /// used.
+    pub max_failures: usize,
+}
+
+impl Default for RecorderConfig {
+    fn default() -> Self {
+        RecorderConfig {
+            shards: 8,
+            max_keys: 1000,
+            max_failures: 500,
+        }
+    }
+}
+
+thread_local! {
+    /// This thread's shard number (modulo the shard count), assigned on first use.
+    static THREAD_SHARD: Cell<Option<usize>> = const { Cell::new(None) };
+}
+
+/// Concurrent, sharded collector of measurements. Cheap to clone (an `Arc`).
+#[derive(Clone)]
+pub struct Recorder {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    shards: Box<[Shard]>,
+    next_thread: AtomicUsize,
+    max_keys: usize,
+    max_failures: usize,
+    /// Pre-built so that overflowing never allocates on the hot path.
+    overflow_key: RequestKey,
+    overflow_failure: Failure,
+}
+
+struct Shard {
+    active: Mutex<Buffer>,
+    /// Only `take` locks this one.
+    spare: Mutex<Buffer>,
+}
+
+#[derive(Default)]
+struct Buffer {
+    slots: HashMap<RequestKey, Slot>,
+    /// Distinct `(row, failure)` pairs in this buffer since its last drain.
+    failure_rows: usize,
+}
+
+struct Slot {
+    count: u64,
+    failures: u64,
+    sum_us: u64,
+    min_us: u64,
+    max_us: u64,
+    bytes: u64,
+    /// `u32` counters: a bucket cannot see 4 billion requests between two drains.
+    hist: Histogram<u32>,
+    errors: HashMap<Failure, u64>,
+    idle_drains: u32,
+}
+
+impl Slot {
+    fn new() -> Self {
+        Slot {
+            count: 0,
+            failures: 0,
+            sum_us: 0,
+            min_us: u64::MAX,
+            max_us: 0,
+            bytes: 0,
+            hist: hist::new_hist(SIGFIG),
+            errors: HashMap::new(),
+            idle_drains: 0,
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Nothing panics while holding these locks; if something ever did, the counters are still
+    // usable, so keep going rather than poison every user task.
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Default for Recorder {
+    fn default() -> Self {
+        Recorder::new()
+    }
+}
+
+impl fmt::Debug for Recorder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Recorder")
+            .field("shards", &self.inner.shards.len())
+            .field("max_keys", &self.inner.max_keys)
+            .field("max_failures", &self.inner.max_failures)
+            .finish()
+    }
+}
+
+impl Recorder {
+    /// A recorder with [`RecorderConfig::default`].
+    pub fn new() -> Self {
+        Recorder::with_config(RecorderConfig::default())
+    }
+
+    /// A recorder with explicit sizing (`shards` of 0 counts as 1).
+    pub fn with_config(config: RecorderConfig) -> Self {
+        let shards = (0..config.shards.max(1))
+            .map(|_| Shard {
+                active: Mutex::new(Buffer::default()),
+                spare: Mutex::new(Buffer::default()),
+            })
+            .collect();
+        Recorder {
+            inner: Arc::new(Inner {
+                shards,
+                next_thread: AtomicUsize::new(0),
+                max_keys: config.max_keys,
+                max_failures: config.max_failures,
+                overflow_key: RequestKey::overflow(),
+                overflow_failure: Failure::overflow(),
+            }),
+        }
+    }
+
+    /// Number of shards.
+    pub fn shard_count(&self) -> usize {
+        self.inner.shards.len()
+    }
+
+    fn shard(&self) -> &Shard {
+        let shards = &self.inner.shards;
+        let n = THREAD_SHARD.with(|c| match c.get() {
+            Some(n) => n,
+            None => {
+                let n = self.inner.next_thread.fetch_add(1, Ordering::Relaxed);
+                c.set(Some(n));
+                n
+            }
+        });
+        &shards[n % shards.len()]
+    }
+
+    /// Records one request: its row, latency, response body size and, if it failed, why.
+    ///
+    /// Hot path: no allocation when the row was already seen in this shard during the last
+    /// minute (and, for failures, the same failure this second), no formatting, one hash of the
+    /// key (plus one of the failure when there is one).
+    pub fn record(
+        &self,
+        key: &RequestKey,
+        elapsed: Duration,
+        bytes: u64,
+        failure: Option<&Failure>,
+    ) {
+        let us = hist::duration_to_us(elapsed);
+        let inner = &*self.inner;
+        let mut guard = lock(&self.shard().active);
+        let buffer = &mut *guard;
+        if let Some(slot) = buffer.slots.get_mut(key) {
+            record_into(slot, &mut buffer.failure_rows, inner, us, bytes, failure);
+            return;
+        }
+        // First request of this row in this buffer (or since the slot was freed).
+        let key = if buffer.slots.len() < inner.max_keys {
+            key.clone()
+        } else {
+            inner.overflow_key.clone()
+        };
+        let slot = buffer.slots.entry(key).or_insert_with(Slot::new);
+        record_into(slot, &mut buffer.failure_rows, inner, us, bytes, failure);
+    }
+
+    /// Takes everything recorded since the previous call (all shards merged) and starts a new
+    /// interval. Safe to call from any thread, concurrently with `record`.
+    pub fn take(&self) -> Interval {
+        let mut interval = Interval::new();
+        for shard in self.inner.shards.iter() {
+            let mut spare = lock(&shard.spare);
+            {
+                let mut active = lock(&shard.active);
+                std::mem::swap(&mut *active, &mut *spare);
+            }
+            // Recording continues on the swapped-in buffer while this one is drained.
+            spare.drain_into(&mut interval);
+        }
+        interval
+    }
+}
+
+fn record_into(
+    slot: &mut Slot,
+    failure_rows: &mut usize,
+    inner: &Inner,
+    us: u64,
+    bytes: u64,
+    failure: Option<&Failure>,
+) {
+    slot.count = slot.count.saturating_add(1);
+    slot.sum_us = slot.sum_us.saturating_add(us);
+    slot.min_us = slot.min_us.min(us);
+    slot.max_us = slot.max_us.max(us);
+    slot.bytes = slot.bytes.saturating_add(bytes);
+    // Auto-resizing and `us` <= one hour: cannot fail. Resizing allocates, but only the first
+    // time a slot sees a larger order of magnitude.
+    let _ = slot.hist.record(us);
+    let Some(f) = failure else { return };
+    slot.failures = slot.failures.saturating_add(1);
+    if let Some(c) = slot.errors.get_mut(f) {
+        *c = c.saturating_add(1);
+    } else if *failure_rows < inner.max_failures {
+        *failure_rows += 1;
+        slot.errors.insert(f.clone(), 1);
+    } else if let Some(c) = slot.errors.get_mut(&inner.overflow_failure) {
+        *c = c.saturating_add(1);
+    } else {
+        slot.errors.insert(inner.overflow_failure.clone(), 1);
+    }
+}
+
+impl Buffer {
+    /// Moves this buffer's measurements into `interval`, keeping (reset) slots for reuse and
+    /// freeing slots that stayed idle.
+    fn drain_into(&mut self, interval: &mut Interval) {
+        self.failure_rows = 0;
+        self.slots.retain(|key, slot| {
+            if slot.count == 0 {
+                slot.idle_drains += 1;
+                return slot.idle_drains < IDLE_DRAINS;
+            }
+            slot.idle_drains = 0;
+            let mut entry = IntervalEntry {
+                count: slot.count,
+                failures: slot.failures,
+                sum_us: slot.sum_us,
+                min_us: slot.min_us,
+                max_us: slot.max_us,
+                bytes: slot.bytes,
+                // Sized to this second's largest value, not to the slot's historical one.
+                hist: hist::new_hist(SIGFIG),
+            };
+            hist::add_converted(&mut entry.hist, &slot.hist);
+            interval.add_entry(key.clone(), entry);
+            for (failure, count) in slot.errors.drain() {
+                let fk = FailureKey {
+                    key: key.clone(),
+                    failure,
+                };
+                let c = interval.failures.entry(fk).or_insert(0);
+                *c = c.saturating_add(count);
+            }
+            slot.count = 0;
+            slot.failures = 0;
+            slot.sum_us = 0;
+            slot.min_us = u64::MAX;
+            slot.max_us = 0;
+            slot.bytes = 0;
+            slot.hist.reset();
+            true
+        });
+    }
+}
+
+#[cfg(test)]
+#[path = "recorder_tests.rs"]
+mod tests;

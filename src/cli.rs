@@ -1,0 +1,210 @@
+//! Command-line flags (clap). Every flag also reads `CICADA_<FLAG>` from the environment;
+//! precedence is flag > environment > default. Resolution into typed settings, including the
+//! `LOCUST_*` aliases, happens in [`crate::config`].
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// cicada: realistic user traffic for a web API, around the clock.
+#[derive(Debug, Parser)]
+#[command(name = "cicada", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run users against a host (headless: tables on stdout, reports at the end).
+    Run(RunArgs),
+    /// Check a scenario and print a summary of it, or its errors.
+    Validate(ValidateArgs),
+}
+
+/// Where the scenario comes from.
+#[derive(Debug, Args, Clone)]
+pub struct ScenarioArgs {
+    /// Scenario file (YAML).
+    #[arg(short = 'f', long = "file", visible_aliases = ["scenario-file", "locustfile"], env = "CICADA_FILE", value_name = "FILE", conflicts_with = "scenario")]
+    pub scenario_file: Option<PathBuf>,
+
+    /// A scenario built into this binary, by name (see `cicada validate --list`).
+    #[arg(long, env = "CICADA_SCENARIO", value_name = "NAME")]
+    pub scenario: Option<String>,
+}
+
+/// Flags of `cicada validate`.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// The scenario to check.
+    #[command(flatten)]
+    pub source: ScenarioArgs,
+
+    /// List the built-in scenarios.
+    #[arg(long)]
+    pub list: bool,
+}
+
+/// Flags of `cicada run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The scenario to run.
+    #[command(flatten)]
+    pub source: ScenarioArgs,
+
+    /// Base URL of the target, e.g. http://127.0.0.1:3000 (overrides the scenario's `host`).
+    #[arg(short = 'H', long, env = "CICADA_HOST", value_name = "URL")]
+    pub host: Option<String>,
+
+    /// Number of users [default: 1].
+    #[arg(short = 'u', long, env = "CICADA_USERS", value_name = "N")]
+    pub users: Option<u64>,
+
+    /// Users started (or stopped) per second [default: 1].
+    #[arg(short = 'r', long, env = "CICADA_SPAWN_RATE", value_name = "RATE")]
+    pub spawn_rate: Option<f64>,
+
+    /// Stop after this long (e.g. 30s, 5m, 1h30m); absent = run until stopped.
+    #[arg(short = 't', long, env = "CICADA_RUN_TIME", value_name = "DURATION")]
+    pub run_time: Option<String>,
+
+    /// Run without the web UI: print a table every few seconds and reports at the end.
+    /// (The web UI comes in a later version; today every run is headless.)
+    #[arg(long, env = "CICADA_HEADLESS")]
+    pub headless: bool,
+
+    /// Start the users at once (implied by --headless).
+    #[arg(long, env = "CICADA_AUTOSTART")]
+    pub autostart: bool,
+
+    /// Only run tasks with one of these tags (comma-separated or repeated).
+    #[arg(
+        short = 'T',
+        long,
+        env = "CICADA_TAGS",
+        value_delimiter = ',',
+        value_name = "TAG"
+    )]
+    pub tags: Vec<String>,
+
+    /// Never run tasks with any of these tags (comma-separated or repeated).
+    #[arg(
+        short = 'E',
+        long,
+        env = "CICADA_EXCLUDE_TAGS",
+        value_delimiter = ',',
+        value_name = "TAG"
+    )]
+    pub exclude_tags: Vec<String>,
+
+    /// Write PREFIX_stats.csv, PREFIX_failures.csv and PREFIX_stats_history.csv at the end.
+    #[arg(long, env = "CICADA_CSV", value_name = "PREFIX")]
+    pub csv: Option<PathBuf>,
+
+    /// Write the JSON report to FILE at the end.
+    #[arg(long, env = "CICADA_JSON", value_name = "FILE")]
+    pub json: Option<PathBuf>,
+
+    /// Exit with status 1 when the share of failed requests exceeds this ratio (0.0-1.0).
+    #[arg(long, env = "CICADA_FAIL_RATIO", value_name = "RATIO")]
+    pub fail_ratio: Option<f64>,
+
+    /// Seconds between tables in headless mode.
+    #[arg(
+        long,
+        env = "CICADA_PRINT_INTERVAL",
+        default_value = "2s",
+        value_name = "DURATION"
+    )]
+    pub print_interval: String,
+
+    /// Print only the final tables, not one every interval.
+    #[arg(long, env = "CICADA_ONLY_SUMMARY")]
+    pub only_summary: bool,
+
+    /// How long users get to finish their current request when stopping.
+    #[arg(
+        long,
+        env = "CICADA_STOP_TIMEOUT",
+        default_value = "10s",
+        value_name = "DURATION"
+    )]
+    pub stop_timeout: String,
+
+    /// TCP (and TLS) connect timeout.
+    #[arg(
+        long,
+        env = "CICADA_CONNECT_TIMEOUT",
+        default_value = "10s",
+        value_name = "DURATION"
+    )]
+    pub connect_timeout: String,
+
+    /// Request timeout when the scenario sets none.
+    #[arg(
+        long,
+        env = "CICADA_REQUEST_TIMEOUT",
+        default_value = "60s",
+        value_name = "DURATION"
+    )]
+    pub request_timeout: String,
+
+    /// Skip TLS certificate verification (for self-signed test targets only).
+    #[arg(long, env = "CICADA_INSECURE")]
+    pub insecure: bool,
+
+    /// Extra CA certificates (PEM) to trust, e.g. a cluster-internal CA.
+    #[arg(long, env = "CICADA_CA_FILE", value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+
+    /// Redirects followed per request (0 = none).
+    #[arg(
+        long,
+        env = "CICADA_MAX_REDIRECTS",
+        default_value_t = 5,
+        value_name = "N"
+    )]
+    pub max_redirects: u8,
+
+    /// Do not offer HTTP/2 over TLS (ALPN); use HTTP/1.1 only.
+    #[arg(long, env = "CICADA_NO_HTTP2")]
+    pub no_http2: bool,
+
+    /// Seed for the users' random choices (default: random).
+    #[arg(long, env = "CICADA_SEED", value_name = "N")]
+    pub seed: Option<u64>,
+
+    /// Distinct statistics rows kept before further ones share an overflow row.
+    #[arg(
+        long,
+        env = "CICADA_MAX_ENTRIES",
+        default_value_t = 1000,
+        value_name = "N"
+    )]
+    pub max_entries: usize,
+
+    /// Log format: text or json.
+    #[arg(
+        long,
+        env = "CICADA_LOG_FORMAT",
+        default_value = "text",
+        value_name = "FORMAT"
+    )]
+    pub log_format: String,
+
+    /// Log level or RUST_LOG-style directives (e.g. info, cicada_engine=debug).
+    #[arg(
+        long,
+        env = "CICADA_LOG_LEVEL",
+        default_value = "info",
+        value_name = "LEVEL"
+    )]
+    pub log_level: String,
+
+    /// Threads running users (default: one per available core).
+    #[arg(long, env = "CICADA_WORKER_THREADS", value_name = "N")]
+    pub worker_threads: Option<usize>,
+}

@@ -1,0 +1,135 @@
+//! cicada: a load generator that runs around the clock and sends realistic user traffic to a
+//! web API.
+//!
+//! This crate is the command line: it parses flags, loads the scenario, and wires the
+//! components together. The work happens in the component crates:
+//!
+//! - `cicada-scenario`: the YAML scenario model (parsing, validation, templates, checks);
+//! - `cicada-engine`: simulated users and their HTTP sessions;
+//! - `cicada-stats`: histograms, bounded history, reports;
+//! - `cicada-telemetry`: logging.
+//!
+//! A crate that writes user types in Rust depends on this one, registers them in a
+//! [`Registry`] and calls [`main_with`] (see `examples/rust_user.rs`); the types it needs are
+//! re-exported under [`engine`].
+//!
+//! # Layout
+//! - [`cli`]: flags; [`config`]: flags resolved into typed settings;
+//! - [`registry`]: built-in (Rust) scenarios; [`source`]: loading the scenario;
+//! - [`headless`]: a run with tables on stdout; [`reports`]: report files;
+//! - [`signal`]: SIGINT/SIGTERM; [`exit`]: exit statuses.
+
+pub mod cli;
+pub mod config;
+pub mod headless;
+pub mod registry;
+pub mod reports;
+pub mod signal;
+pub mod source;
+mod validate;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use tokio_util::sync::CancellationToken;
+
+pub use cicada_engine as engine;
+pub use registry::Registry;
+
+use crate::cli::{Cli, Command, RunArgs};
+use crate::config::{RunConfig, parse_host};
+
+/// Exit statuses.
+pub mod exit {
+    /// The run ended normally.
+    pub const OK: u8 = 0;
+    /// `--fail-ratio` was exceeded.
+    pub const FAIL_RATIO: u8 = 1;
+    /// Bad flags or a bad scenario: nothing ran.
+    pub const USAGE: u8 = 2;
+    /// A runtime error (e.g. a report could not be written).
+    pub const RUNTIME: u8 = 3;
+}
+
+/// The `cicada` command line, with the given built-in scenarios.
+pub fn main_with(registry: Registry) -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            });
+        }
+    };
+    match cli.command {
+        Command::Validate(args) => validate::run(&args, &registry),
+        Command::Run(args) => run_command(&args, &registry),
+    }
+}
+
+fn usage_error(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::from(exit::USAGE)
+}
+
+fn run_command(args: &RunArgs, registry: &Registry) -> ExitCode {
+    let env = |name: &str| std::env::var(name).ok();
+    let cfg = match RunConfig::resolve(args, &env) {
+        Ok(cfg) => cfg,
+        Err(e) => return usage_error(e),
+    };
+    if let Err(e) = reports::ReportFiles::of(&cfg).check() {
+        return usage_error(e);
+    }
+    if let Err(e) = cicada_telemetry::init_logging(cfg.log_format, &cfg.log_level) {
+        return usage_error(e);
+    }
+    let loaded = match source::load(&cfg.source, registry, &cfg.tags) {
+        Ok(l) => l,
+        Err(e) => return usage_error(e),
+    };
+    let host = match (&cfg.host, &loaded.host) {
+        (Some(h), _) => h.clone(),
+        (None, Some(h)) => match parse_host("the scenario's `host`", h) {
+            Ok(h) => h,
+            Err(e) => return usage_error(e),
+        },
+        (None, None) => {
+            return usage_error(
+                "no host: give -H URL (or CICADA_HOST), or `host:` in the scenario",
+            );
+        }
+    };
+    let runtime = {
+        let mut builder = tokio::runtime::Builder::new_multi_thread();
+        builder.enable_all();
+        if let Some(n) = cfg.worker_threads {
+            builder.worker_threads(n);
+        }
+        match builder.build() {
+            Ok(rt) => rt,
+            Err(e) => {
+                eprintln!("error: cannot start the runtime: {e}");
+                return ExitCode::from(exit::RUNTIME);
+            }
+        }
+    };
+    let result = runtime.block_on(async {
+        let shutdown = CancellationToken::new();
+        tokio::spawn(signal::cancel_on_signal(shutdown.clone()));
+        headless::run(&cfg, loaded.plan, host, shutdown).await
+    });
+    // Users were already stopped; don't wait for stray tasks (e.g. idle connections).
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    match result {
+        Ok(outcome) if outcome.fail_ratio_exceeded => ExitCode::from(exit::FAIL_RATIO),
+        Ok(_) => ExitCode::from(exit::OK),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(exit::RUNTIME)
+        }
+    }
+}

@@ -1,0 +1,11 @@
+//! End-to-end tests: the real `cicada` binary against real servers on loopback ports chosen at
+//! run time (nginx, and a recording server of the tests' own from `cicada-testkit`).
+//!
+//! Every run is bounded (`-t`, plus a hard timeout in [`util::run_cicada`]).
+
+mod cli;
+mod failures;
+mod nginx;
+mod recording;
+mod rust_tier;
+mod util;

@@ -1,0 +1,99 @@
+//! Helpers shared by the end-to-end tests.
+
+use std::path::{Path, PathBuf};
+use std::process::{ExitStatus, Stdio};
+use std::time::Duration;
+
+use tokio::process::{Child, Command};
+
+/// The binary under test.
+pub fn cicada_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_cicada"))
+}
+
+/// What a finished run printed.
+#[derive(Debug)]
+pub struct Finished {
+    pub status: ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Finished {
+    pub fn code(&self) -> Option<i32> {
+        self.status.code()
+    }
+}
+
+/// Starts `program args...` with piped output.
+pub fn spawn(program: &Path, args: &[&str]) -> Child {
+    Command::new(program)
+        .args(args)
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the binary starts")
+}
+
+/// Waits for a child with a hard limit (the child is killed past it and the test fails).
+pub async fn finish(child: Child, limit: Duration) -> Finished {
+    let output = tokio::time::timeout(limit, child.wait_with_output())
+        .await
+        .expect("the process ended within its time limit")
+        .expect("the process output was read");
+    Finished {
+        status: output.status,
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// Runs cicada to completion (at most 60 s).
+pub async fn run_cicada(args: &[&str]) -> Finished {
+    finish(spawn(&cicada_bin(), args), Duration::from_secs(60)).await
+}
+
+/// Writes a scenario file into `dir` and returns its path as a string.
+pub fn scenario(dir: &Path, name: &str, yaml: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, yaml).expect("scenario written");
+    path.display().to_string()
+}
+
+/// Reads a JSON report.
+pub fn read_json(path: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(path).expect("report exists");
+    serde_json::from_str(&text).expect("report is JSON")
+}
+
+/// The `total.requests` of a JSON report.
+pub fn total_requests(report: &serde_json::Value) -> u64 {
+    report["total"]["requests"]
+        .as_u64()
+        .expect("total.requests")
+}
+
+/// The entry for (method, name) in a JSON report.
+pub fn entry<'a>(report: &'a serde_json::Value, method: &str, name: &str) -> &'a serde_json::Value {
+    report["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .find(|e| e["method"] == method && e["name"] == name)
+        .unwrap_or_else(|| panic!("no entry {method} {name} in {report:#}"))
+}
+
+/// Sends a signal to a child process.
+pub fn signal(child: &Child, sig: i32) {
+    let pid = child.id().expect("child still running");
+    // The `kill` command keeps `unsafe` out of the tests (the workspace forbids it).
+    let status = std::process::Command::new("kill")
+        .arg(format!("-{sig}"))
+        .arg(pid.to_string())
+        .status()
+        .expect("kill runs");
+    assert!(status.success(), "kill -{sig} {pid}");
+}
