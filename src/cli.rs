@@ -19,7 +19,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run users against a host (headless: tables on stdout, reports at the end).
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Check a scenario and print a summary of it, or its errors.
     Validate(ValidateArgs),
 }

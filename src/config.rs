@@ -86,10 +86,10 @@ pub struct RunConfig {
 /// `-t` accepts).
 pub fn parse_duration(flag: &'static str, value: &str) -> Result<Duration, ConfigError> {
     let trimmed = value.trim();
-    if let Ok(secs) = trimmed.parse::<f64>() {
-        if secs.is_finite() && secs >= 0.0 && secs < 1e12 {
-            return Ok(Duration::from_secs_f64(secs));
-        }
+    if let Ok(secs) = trimmed.parse::<f64>()
+        && (0.0..1e12).contains(&secs)
+    {
+        return Ok(Duration::from_secs_f64(secs));
     }
     humantime::parse_duration(trimmed).map_err(|e| ConfigError::Invalid {
         flag,
@@ -200,14 +200,14 @@ impl RunConfig {
             Some(t) => Some(parse_duration("-t/--run-time (CICADA_RUN_TIME)", &t)?),
             None => None,
         };
-        if let Some(r) = args.fail_ratio {
-            if !(0.0..=1.0).contains(&r) {
-                return Err(ConfigError::Invalid {
-                    flag: "--fail-ratio (CICADA_FAIL_RATIO)",
-                    value: r.to_string(),
-                    reason: "expected a ratio between 0.0 and 1.0".into(),
-                });
-            }
+        if let Some(r) = args.fail_ratio
+            && !(0.0..=1.0).contains(&r)
+        {
+            return Err(ConfigError::Invalid {
+                flag: "--fail-ratio (CICADA_FAIL_RATIO)",
+                value: r.to_string(),
+                reason: "expected a ratio between 0.0 and 1.0".into(),
+            });
         }
         let print_interval = parse_duration("--print-interval", &args.print_interval)?;
         if print_interval < Duration::from_millis(100) && !args.only_summary {
@@ -310,7 +310,7 @@ mod tests {
         let mut full = vec!["cicada", "run"];
         full.extend_from_slice(argv);
         match Cli::try_parse_from(full).expect("flags parse").command {
-            Command::Run(a) => a,
+            Command::Run(a) => *a,
             Command::Validate(_) => unreachable!("run was asked for"),
         }
     }

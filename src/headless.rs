@@ -78,11 +78,11 @@ pub async fn run(
             }
             _ = second.tick() => {
                 aggregate(&recorder, &stats, &engine);
-                if let (Some(at), Some(every)) = (next_print, cfg.print_interval) {
-                    if Instant::now() >= at {
-                        print_table(&stats);
-                        next_print = Some(at + every);
-                    }
+                if let (Some(at), Some(every)) = (next_print, cfg.print_interval)
+                    && Instant::now() >= at
+                {
+                    print_table(&stats);
+                    next_print = Some(at + every);
                 }
             }
         }

@@ -19,12 +19,20 @@ fuzz_target!(|data: &[u8]| {
     let status = data.first().map_or(200, |b| 100 + u16::from(*b) * 2);
     for user in &scenario.user_types {
         let mut state = UserState::new(&scenario, 1);
-        let steps = user.on_start.iter().chain(user.tasks.iter().flat_map(|t| &t.steps)).chain(&user.on_stop);
+        let steps = user
+            .on_start
+            .iter()
+            .chain(user.tasks.iter().flat_map(|t| &t.steps))
+            .chain(&user.on_stop);
         for step in steps {
             match step {
                 Step::Request(r) => {
                     let _ = r.render(&mut state);
-                    let response = ResponseView { status, headers: &headers, body: data };
+                    let response = ResponseView {
+                        status,
+                        headers: &headers,
+                        body: data,
+                    };
                     let _ = r.evaluate(&response, &mut state);
                 }
                 Step::Set(s) => {

@@ -172,6 +172,8 @@ impl Check {
         let Some(json) = json else {
             return fail("check failed: response is not JSON".to_owned());
         };
+        // Conditions test the first match: a path that matches several nodes is checked at
+        // the first one, which is what `$.data.id`-style paths mean.
         let found = self.selector.first(json);
         let ok = match &self.cond {
             Cond::Exists(want) => found.is_some() == *want,
@@ -204,7 +206,9 @@ impl Check {
     }
 }
 
-/// JSON equality where numbers compare by value (`1` equals `1.0`).
+/// JSON equality where numbers compare by value (`1` equals `1.0`): APIs often send
+/// integers as floats, and YAML writes `7` where the body says `7.0`. Strings and numbers
+/// stay different on purpose (`"7"` is not `7`): an API changing a type is worth a failure.
 fn json_eq(a: &Json, b: &Json) -> bool {
     match (a, b) {
         (Json::Number(x), Json::Number(y)) => {

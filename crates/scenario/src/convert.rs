@@ -14,8 +14,9 @@ use std::collections::BTreeMap;
 /// Deeper values are cut (replaced by null) — YAML and JSON inputs are already limited
 /// to less than this, so only template-built values can hit it.
 const MAX_DEPTH: usize = 64;
-/// Longer sequences/maps are cut: bounds what one template value can allocate in JSON.
-const MAX_ITEMS: usize = 100_000;
+/// Longer sequences/maps are cut when a value is stored or sent: bounds what one
+/// variable can hold even if a `set` step keeps growing it (`{{ l + [1] }}`).
+pub(crate) const MAX_ITEMS: usize = 10_000;
 
 /// A template map from (key, value) pairs. (`Value::from_iter` of pairs would make a
 /// list of tuples, not a map.)

@@ -88,7 +88,8 @@ impl fmt::Display for LoadError {
                     .map(|c| if c == '\t' { ' ' } else { c })
                     .collect();
                 write!(f, "\n {number} | {shown}")?;
-                if d.column > 0 {
+                // No caret past the (possibly cut) line: it would point at nothing.
+                if d.column > 0 && d.column <= shown.chars().count() + 1 {
                     let caret_pad = " ".repeat(d.column - 1);
                     write!(f, "\n {pad} | {caret_pad}^")?;
                 }

@@ -108,6 +108,8 @@ impl Extract {
     }
 
     /// Applies the extraction; a missing value fails the step unless `optional`.
+    /// A list variable takes every match (so `$.data[*].id` remembers a whole page);
+    /// a plain variable takes the first.
     pub fn apply(
         &self,
         headers: &http::HeaderMap,

@@ -61,6 +61,7 @@ pub(crate) fn parse(text: &str, origin: &str, base_dir: &Path) -> Result<Scenari
             "scenario file is larger than 8 MiB",
         ));
     }
+    // The text is in memory already; the size cap bounds parse work and the tree we build.
     let mut p = Parser {
         d: Diags::new(origin),
         c: Compiler::new(),
@@ -71,8 +72,10 @@ pub(crate) fn parse(text: &str, origin: &str, base_dir: &Path) -> Result<Scenari
     };
     let root = match yaml::parse(text) {
         Ok(n) => n,
-        Err((pos, msg)) => {
-            p.d.error(pos, msg);
+        Err(errors) => {
+            for (pos, msg) in errors {
+                p.d.error(pos, msg);
+            }
             return Err(p.d.into_error(text));
         }
     };
@@ -116,6 +119,9 @@ pub(crate) fn parse(text: &str, origin: &str, base_dir: &Path) -> Result<Scenari
             p.default_timeout = positive_duration(&mut p.d, t, "`timeout`");
         }
     }
+    // Data comes before users whatever the order in the file: `pick('x')` and `data.x`
+    // in user templates are checked against the dataset names. Likewise
+    // `defaults.headers` is parsed first so each request can merge it at load time.
     let defaults_headers = p.base_headers.clone();
 
     let mut users = Vec::new();
@@ -146,6 +152,8 @@ pub(crate) fn parse(text: &str, origin: &str, base_dir: &Path) -> Result<Scenari
     }
     check_users(&mut p.d, items, &users);
 
+    // Variable checks need the whole user type (a task may use what `on_start` extracts),
+    // so they run after everything is parsed.
     let known = Known {
         users: declared.iter().map(|(n, d)| (n.as_str(), d)).collect(),
         vars: var_names,
@@ -154,6 +162,9 @@ pub(crate) fn parse(text: &str, origin: &str, base_dir: &Path) -> Result<Scenari
     if !p.d.is_empty() {
         return Err(p.d.into_error(text));
     }
+    // Only the environment variables templates name are captured (all of them only when
+    // a template indexes `env` dynamically), so secrets in the environment that no
+    // template uses never enter the scenario.
     let env_vars = if env_refs.all {
         map_value(
             std::env::vars_os()

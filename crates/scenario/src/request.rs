@@ -34,20 +34,29 @@ enum Body {
 /// One HTTP request of a task.
 #[derive(Debug)]
 pub struct RequestStep {
+    /// Stats row name; an `Arc` so the engine can key its stats without copying.
     name: Arc<str>,
     method: Method,
     method_str: Arc<str>,
     path: Text,
-    /// Path and query joined at load when both are static.
+    /// Path and query joined at load when both are static (the common case for list
+    /// endpoints): rendering is then a single `String` clone.
     static_target: Option<String>,
     query: Vec<(String, Text)>,
+    /// Every header whose merged value is static, ready to clone per request.
     static_headers: HeaderMap,
-    templated_headers: Vec<(HeaderName, Text)>,
+    /// Headers with templates (e.g. `Authorization: Bearer {{ token }}`), rendered and
+    /// inserted over the static ones. The flag marks headers inherited from `defaults` or the
+    /// user type: such a header is left out while a variable it uses is not yet defined, so
+    /// a user-level `Authorization: Bearer {{ token }}` does not break the login that
+    /// extracts `token` (the request goes out without it, as a logged-out client's would).
+    templated_headers: Vec<(HeaderName, Text, bool)>,
     body: Body,
     timeout: Option<Duration>,
     expect: Expect,
     checks: Vec<Check>,
     extracts: Vec<Extract>,
+    /// Whether any check or extract reads the JSON body: otherwise the body is never parsed.
     needs_json: bool,
 }
 
@@ -81,16 +90,23 @@ impl RequestStep {
 
     /// Renders the request for one user.
     pub fn render(&self, state: &mut UserState) -> Result<RenderedRequest, StepFailure> {
+        // Rendering only needs shared access: functions that change the user's state
+        // (counter, RNG) go through its interior lock. `&mut` in the signature keeps the
+        // contract that one user is rendered by one task at a time.
         let state = &*state;
         let target = match &self.static_target {
             Some(t) => t.clone(),
             None => self.render_target(state)?,
         };
         let mut headers = self.static_headers.clone();
-        for (name, text) in &self.templated_headers {
-            let v = text
-                .render(state)
-                .map_err(|e| render_failure(&format!("header {name}"), &e))?;
+        for (name, text, inherited) in &self.templated_headers {
+            let v = match text.render(state) {
+                Ok(v) => v,
+                Err(e) if *inherited && e.kind() == minijinja::ErrorKind::UndefinedError => {
+                    continue;
+                }
+                Err(e) => return Err(render_failure(&format!("header {name}"), &e)),
+            };
             let mut value = HeaderValue::from_str(&v).map_err(|_| StepFailure {
                 kind: FailureKind::Render,
                 message: format!("render header {name}: invalid header value"),
@@ -174,6 +190,8 @@ impl RequestStep {
         if self.checks.is_empty() && self.extracts.is_empty() {
             return Ok(());
         }
+        // Parsed once for all checks and extractions; a body that is not JSON is `None`
+        // and only fails the entries that need JSON (a header extraction still works).
         let json: Option<serde_json::Value> = if self.needs_json {
             serde_json::from_slice(response.body).ok()
         } else {
@@ -316,6 +334,7 @@ impl RequestStep {
         };
         let (method, path, body) = (method?, path?, body?);
 
+        let own: Vec<HeaderName> = step_headers.iter().map(|(n, _)| n.clone()).collect();
         let mut headers = merge_headers(&p.base_headers, step_headers);
         let content_type = if f.get("json").is_some() {
             Some("application/json")
@@ -338,7 +357,10 @@ impl RequestStep {
                     static_headers.insert(n, v);
                 }
                 Some(Err(_)) => {} // reported by parse_headers
-                None => templated_headers.push((n, t)),
+                None => {
+                    let inherited = !own.contains(&n);
+                    templated_headers.push((n, t, inherited));
+                }
             }
         }
         let static_target = static_target(&path, &query);

@@ -80,7 +80,14 @@ impl Text {
                     .env()
                     .get_template(name)?
                     .render_captured(state.root())?;
-                Ok(captured.state().lookup(VALUE_VAR).unwrap_or_default())
+                let value = captured.state().lookup(VALUE_VAR).unwrap_or_default();
+                if value.as_str().is_some_and(|s| s.len() > MAX_RENDERED_LEN) {
+                    return Err(Error::new(
+                        ErrorKind::InvalidOperation,
+                        "rendered text too large",
+                    ));
+                }
+                Ok(value)
             }
         }
     }

@@ -167,7 +167,11 @@ impl<'de> Visitor<'de> for KindVisitor {
 }
 
 /// Parses YAML text into a [`Node`] tree, or a position and message for a syntax error.
-pub(crate) fn parse(text: &str) -> Result<Node, (Pos, String)> {
+///
+/// serde-saphyr's default budget applies (nesting depth 64, bounded alias expansion and
+/// event counts), so hostile input cannot exhaust the stack or memory; our own tree
+/// walks can recurse freely within that depth.
+pub(crate) fn parse(text: &str) -> Result<Node, Vec<(Pos, String)>> {
     let mut options = serde_saphyr::Options::default();
     // YAML 1.2 booleans only: `y`, `yes`, `on` stay strings (a key named `y` must not
     // turn into `true`). Leading-zero numbers stay strings (zip codes, ids).
@@ -176,15 +180,49 @@ pub(crate) fn parse(text: &str) -> Result<Node, (Pos, String)> {
     options.emit_comments = false;
     options.with_snippet = false;
     match serde_saphyr::from_str_with_options::<Node>(text, options) {
-        Ok(node) => Ok(node),
+        Ok(node) => {
+            let mut errors = Vec::new();
+            find_unquoted_templates(&node, &mut errors);
+            if errors.is_empty() {
+                Ok(node)
+            } else {
+                Err(errors)
+            }
+        }
         Err(e) => {
             let pos = e.location().map_or(Pos { line: 1, column: 1 }, |l| Pos {
                 line: usize::try_from(l.line()).unwrap_or(0),
                 column: usize::try_from(l.column()).unwrap_or(0),
             });
             let message = UserMessageFormatter.format_message(e.without_snippet());
-            Err((pos, format!("invalid YAML: {message}")))
+            Err(vec![(pos, format!("invalid YAML: {message}"))])
         }
+    }
+}
+
+/// `path: {{ id }}` is valid YAML: a mapping whose key is the mapping `{ id }`. A scenario
+/// never has mapping or list *keys*, so such a key is reported as the unquoted template it
+/// almost certainly is (otherwise a JSON body would silently get a strange object).
+fn find_unquoted_templates(node: &Node, errors: &mut Vec<(Pos, String)>) {
+    match &node.kind {
+        Kind::Seq(items) => items
+            .iter()
+            .for_each(|n| find_unquoted_templates(n, errors)),
+        Kind::Map(entries) => {
+            for (k, v) in entries {
+                if matches!(k.kind, Kind::Map(_) | Kind::Seq(_)) {
+                    errors.push((
+                        node.pos,
+                        "a value starting with `{{` must be quoted, e.g. \"{{ id }}\" \
+                         (unquoted, YAML reads `{` as the start of a mapping)"
+                            .to_owned(),
+                    ));
+                    return;
+                }
+                find_unquoted_templates(v, errors);
+            }
+        }
+        _ => {}
     }
 }
 
@@ -416,10 +454,10 @@ mod tests {
 
     #[test]
     fn syntax_errors_have_positions() {
-        let (pos, msg) = parse("a: [1, 2").unwrap_err();
+        let (pos, msg) = parse("a: [1, 2").unwrap_err().remove(0);
         assert_eq!(pos.line, 1);
         assert!(msg.starts_with("invalid YAML"), "{msg}");
-        let (pos, msg) = parse("a: 1\na: 2\n").unwrap_err();
+        let (pos, msg) = parse("a: 1\na: 2\n").unwrap_err().remove(0);
         assert_eq!(pos.line, 2);
         assert!(msg.contains("duplicate"), "{msg}");
     }

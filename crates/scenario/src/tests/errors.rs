@@ -314,3 +314,13 @@ fn errors_never_echo_vars_values() {
         "{errs:#?}"
     );
 }
+
+#[test]
+fn unquoted_template_values_get_a_hint() {
+    let src = "users:\n  - name: A\n    tasks:\n      - request:\n          path: {{ id }}\n          json: { a: {{ b }} }\n";
+    let errs = errors(src);
+    assert_eq!(errs.len(), 2, "{errs:#?}");
+    assert_eq!((errs[0].line, errs[0].column), (5, 17));
+    assert!(errs[0].message.contains("must be quoted"), "{errs:#?}");
+    assert_eq!(errs[1].line, 6);
+}

@@ -3,6 +3,7 @@
 
 mod docs;
 mod errors;
+mod evaluate;
 mod load;
 mod props;
 mod render;

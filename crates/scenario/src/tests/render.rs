@@ -1,8 +1,7 @@
 //! Rendering requests and evaluating responses.
 
 use super::{load, request};
-use crate::{FailureKind, RequestStep, ResponseView, Scenario, Step, StepFailure, UserState};
-use http::HeaderMap;
+use crate::{FailureKind, Scenario, Step, UserState};
 use serde_json::json;
 use std::time::Duration;
 
@@ -312,174 +311,6 @@ users:
     assert_eq!(st.get_var("n"), Some(json!("rust")));
 }
 
-fn respond<'a>(
-    r: &RequestStep,
-    st: &mut UserState,
-    status: u16,
-    headers: &'a HeaderMap,
-    body: &'a str,
-) -> Result<(), StepFailure> {
-    r.evaluate(
-        &ResponseView {
-            status,
-            headers,
-            body: body.as_bytes(),
-        },
-        st,
-    )
-}
-
-#[test]
-fn expect_statuses() {
-    let s = load(
-        "users: [ { name: U, tasks: [ { request: { path: /a } }, { request: { path: /b, expect: [201, \"3xx\", \"404-405\"] } } ] } ]",
-    );
-    let (h, mut st) = (HeaderMap::new(), UserState::new(&s, 1));
-    let (a, b) = (request(&s, 0, 0, 0), request(&s, 0, 1, 0));
-    assert!(respond(a, &mut st, 302, &h, "").is_ok());
-    let e = respond(a, &mut st, 500, &h, "secret body").unwrap_err();
-    assert_eq!(
-        (e.kind, e.message.as_str()),
-        (FailureKind::Status, "HTTP 500")
-    );
-    assert!(respond(b, &mut st, 201, &h, "").is_ok());
-    assert!(respond(b, &mut st, 404, &h, "").is_ok());
-    assert!(respond(b, &mut st, 399, &h, "").is_ok());
-    assert_eq!(
-        respond(b, &mut st, 200, &h, "").unwrap_err().message,
-        "unexpected HTTP 200"
-    );
-    assert_eq!(
-        respond(b, &mut st, 503, &h, "").unwrap_err().message,
-        "HTTP 503"
-    );
-}
-
-#[test]
-fn checks() {
-    let s = load(
-        r#"
-users:
-  - name: U
-    tasks:
-      - steps:
-          - set: { want: 7 }
-          - request:
-              path: /a
-              checks:
-                - jsonpath: $.data.id
-                - { jsonpath: "$.data.status", equals: ACTIVE }
-                - { pointer: /data/n, equals: "{{ want }}" }
-                - { jsonpath: "$.data.email", matches: "^[^@]+@x\\.io$" }
-                - { jsonpath: "$.data.gone", exists: false }
-"#,
-    );
-    let (h, mut st) = (HeaderMap::new(), UserState::new(&s, 1));
-    if let Step::Set(set) = &s.user_types[0].tasks[0].steps[0] {
-        set.apply(&mut st).unwrap_or_else(|e| panic!("{e:?}"));
-    }
-    let r = request(&s, 0, 0, 1);
-    let good = json!({"data": {"id": 1, "status": "ACTIVE", "n": 7.0, "email": "a@x.io"}});
-    assert!(respond(r, &mut st, 200, &h, &good.to_string()).is_ok());
-    let cases = [
-        (
-            json!({"data": {"status": "ACTIVE"}}),
-            "check failed: $.data.id exists",
-        ),
-        (
-            json!({"data": {"id": 1, "status": "DONE"}}),
-            "check failed: $.data.status equals the expected value",
-        ),
-        (
-            json!({"data": {"id": 1, "status": "ACTIVE", "n": 8}}),
-            "check failed: /data/n equals the expected value",
-        ),
-        (
-            json!({"data": {"id": 1, "status": "ACTIVE", "n": 7, "email": "a@y.io"}}),
-            "check failed: $.data.email matches /^[^@]+@x\\.io$/",
-        ),
-        (
-            json!({"data": {"id": 1, "status": "ACTIVE", "n": 7, "email": "a@x.io", "gone": 0}}),
-            "check failed: $.data.gone does not exist",
-        ),
-    ];
-    for (body, msg) in cases {
-        let e = respond(r, &mut st, 200, &h, &body.to_string()).unwrap_err();
-        assert_eq!((e.kind, e.message.as_str()), (FailureKind::Check, msg));
-    }
-    assert_eq!(
-        respond(r, &mut st, 200, &h, "<html>").unwrap_err().message,
-        "check failed: response is not JSON"
-    );
-}
-
-#[test]
-fn extraction_jsonpath_pointer_header_and_bounded_lists() {
-    let s = load(
-        r#"
-users:
-  - name: U
-    tasks:
-      - request:
-          path: /a
-          extract:
-            token: "$.data.token"
-            first_id: { pointer: /data/items/0/id }
-            req_id: { header: X-Request-Id }
-            ids: { jsonpath: "$.data.items[*].id", list: true, max: 3 }
-            maybe: { jsonpath: "$.nothing", optional: true }
-      - request: { path: "/{{ choice(ids) }}/{{ token }}" }
-"#,
-    );
-    let mut h = HeaderMap::new();
-    h.insert("x-request-id", http::HeaderValue::from_static("r-1"));
-    let mut st = UserState::new(&s, 1);
-    let r = request(&s, 0, 0, 0);
-    let body = json!({"data": {"token": "tok", "items": [{"id": 1}, {"id": 2}]}}).to_string();
-    assert!(respond(r, &mut st, 200, &h, &body).is_ok());
-    assert_eq!(st.get_var("token"), Some(json!("tok")));
-    assert_eq!(st.get_var("first_id"), Some(json!(1)));
-    assert_eq!(st.get_var("req_id"), Some(json!("r-1")));
-    assert_eq!(st.get_var("ids"), Some(json!([1, 2])));
-    assert_eq!(st.get_var("maybe"), None);
-    let body2 = json!({"data": {"token": "tok2", "items": [{"id": 3}, {"id": 4}]}}).to_string();
-    assert!(respond(r, &mut st, 200, &h, &body2).is_ok());
-    // Appends, keeping the newest `max` items.
-    assert_eq!(st.get_var("ids"), Some(json!([2, 3, 4])));
-    let p = request(&s, 0, 1, 0)
-        .render(&mut st)
-        .unwrap_or_else(|e| panic!("{e:?}"))
-        .path_and_query;
-    assert!(
-        ["/2/tok2", "/3/tok2", "/4/tok2"].contains(&p.as_str()),
-        "{p}"
-    );
-}
-
-#[test]
-fn extraction_failures_name_the_variable_not_the_value() {
-    let s = load(
-        "users: [ { name: U, tasks: [ { request: { path: /a, extract: { token: \"$.data.token\", rid: { header: X-Id } } } } ] } ]",
-    );
-    let (h, mut st) = (HeaderMap::new(), UserState::new(&s, 1));
-    let r = request(&s, 0, 0, 0);
-    let e = respond(r, &mut st, 200, &h, r#"{"data": {"password": "hunter2"}}"#).unwrap_err();
-    assert_eq!(
-        (e.kind, e.message.as_str()),
-        (
-            FailureKind::Extract,
-            "extract token: $.data.token not found"
-        )
-    );
-    let e = respond(r, &mut st, 200, &h, "not json").unwrap_err();
-    assert_eq!(e.message, "extract token: response is not JSON");
-    let ok = r#"{"data": {"token": "t"}}"#;
-    assert_eq!(
-        respond(r, &mut st, 200, &h, ok).unwrap_err().message,
-        "extract rid: header X-Id not found"
-    );
-}
-
 #[test]
 fn invalid_rendered_header_values_do_not_leak_the_value() {
     let s = load(
@@ -507,4 +338,95 @@ fn env_and_vars_in_templates() {
         r.headers.get("x-path").and_then(|v| v.to_str().ok()),
         Some(path.as_str())
     );
+}
+
+#[test]
+fn credentials_are_hidden_from_debug_output() {
+    let s = load(
+        "users: [ { name: U, headers: { Authorization: \"Bearer {{ token }}\", Cookie: sid=static-secret }, tasks: [ { steps: [ { set: { token: tok-secret } }, { request: { path: / } } ] } ] } ]",
+    );
+    let mut st = UserState::new(&s, 1);
+    if let Step::Set(set) = &s.user_types[0].tasks[0].steps[0] {
+        set.apply(&mut st).unwrap_or_else(|e| panic!("{e:?}"));
+    }
+    let r = request(&s, 0, 0, 1)
+        .render(&mut st)
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(
+        r.headers.get("authorization").map(|v| v.as_bytes()),
+        Some(&b"Bearer tok-secret"[..])
+    );
+    let shown = format!("{r:?} {st:?}");
+    assert!(!shown.contains("secret"), "{shown}");
+}
+
+#[test]
+fn growing_variables_are_bounded() {
+    let s = load(
+        "users: [ { name: U, tasks: [ { steps: [ { set: { l: [] } }, { set: { l: \"{{ l + [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] * 100 }}\" } } ] } ] } ]",
+    );
+    let mut st = UserState::new(&s, 1);
+    let steps = &s.user_types[0].tasks[0].steps;
+    if let Step::Set(init) = &steps[0] {
+        init.apply(&mut st).unwrap_or_else(|e| panic!("{e:?}"));
+    }
+    for _ in 0..20 {
+        if let Step::Set(grow) = &steps[1] {
+            grow.apply(&mut st).unwrap_or_else(|e| panic!("{e:?}"));
+        }
+    }
+    let len = st.get_var("l").and_then(|v| v.as_array().map(Vec::len));
+    assert_eq!(len, Some(crate::convert::MAX_ITEMS));
+}
+
+#[test]
+fn jinja_control_flow_and_filters() {
+    let s = load(
+        r#"
+vars: { items: [a, b] }
+users:
+  - name: U
+    tasks:
+      - steps:
+          - request: { path: /t, extract: { x: $.x, y: $.y } }
+          - request:
+              method: POST
+              path: /t
+              body: "{% for i in vars.items %}{{ loop.index }}={{ i | upper }};{% endfor %}{% if x is defined %}x{% endif %}{{ y | default('d') }}{% set z = 2 %}{{ z }}"
+"#,
+    );
+    // `x` and `y` are known (extracted by the first step) but not set yet.
+    let r = request(&s, 0, 0, 1)
+        .render(&mut UserState::new(&s, 1))
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(&r.body[..], b"1=A;2=B;d2");
+}
+
+#[test]
+fn inherited_headers_wait_for_their_variables_but_step_headers_do_not() {
+    let s = load(
+        r#"
+users:
+  - name: U
+    headers: { Authorization: "Bearer {{ token }}" }
+    on_start:
+      - request: { method: POST, path: /login, extract: { token: "$.data.token" } }
+    tasks:
+      - request: { path: /x, headers: { X-Trace: "{{ trace_id }}" }, extract: { trace_id: "$.t" } }
+"#,
+    );
+    let mut st = UserState::new(&s, 1);
+    let Step::Request(login) = &s.user_types[0].on_start[0] else {
+        panic!("a request step")
+    };
+    // Before the login extracted a token, the user-level header is left out.
+    let r = login.render(&mut st).unwrap_or_else(|e| panic!("{e:?}"));
+    assert!(r.headers.get("authorization").is_none());
+    st.set_var("token", json!("abc"));
+    let r = login.render(&mut st).unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(r.headers["authorization"], "Bearer abc");
+    // A header the step itself sets must render: an undefined variable fails the request.
+    let err = request(&s, 0, 0, 0).render(&mut st).unwrap_err();
+    assert_eq!(err.kind, FailureKind::Render);
+    assert!(err.message.contains("x-trace"), "{}", err.message);
 }
