@@ -1,0 +1,485 @@
+//! The controller (see the crate docs).
+
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, SystemTime};
+
+use cicada_engine::{Engine, EngineConfig, EngineHandle, EngineState, Plan};
+use cicada_stats::{Recorder, Stats, StatsConfig};
+use tokio::sync::watch;
+use tokio::time::{Instant, MissedTickBehavior};
+use tokio_util::sync::CancellationToken;
+use url::Url;
+
+/// What a run is doing, as the UI shows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunState {
+    /// Nothing started yet.
+    Ready,
+    /// Moving towards the desired user count.
+    Spawning,
+    /// At the desired user count.
+    Running,
+    /// Stopped (by the user, the API or the run time).
+    Stopped,
+}
+
+/// Start or change a run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SwarmRequest {
+    /// Users wanted.
+    pub users: u64,
+    /// Users started (or stopped) per second.
+    pub spawn_rate: f64,
+    /// A new target host (`None`: keep the current one).
+    pub host: Option<Url>,
+    /// Stop after this long from now (`None`: run until stopped).
+    pub run_time: Option<Duration>,
+}
+
+/// A refused request; nothing running was changed.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum ControlError {
+    /// More users than one process accepts.
+    #[error("users must be at most {max}, got {got}")]
+    TooManyUsers {
+        /// What was asked.
+        got: u64,
+        /// The limit.
+        max: u64,
+    },
+    /// A spawn rate that is not a positive number.
+    #[error("spawn_rate must be a positive number of users per second, got {0}")]
+    BadSpawnRate(f64),
+    /// The engine could not be started (e.g. a bad CA file).
+    #[error("cannot start the engine: {0}")]
+    Engine(String),
+}
+
+/// A snapshot of the run for displays and the API.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Status {
+    /// What the run is doing.
+    pub state: RunState,
+    /// Users running now.
+    pub users: u64,
+    /// Users wanted.
+    pub target_users: u64,
+    /// Users running now per user type, in plan order.
+    pub user_types: Vec<(String, u64)>,
+    /// The current target host.
+    pub host: String,
+    /// The current spawn rate.
+    pub spawn_rate: f64,
+    /// When the current run stops by itself (Unix seconds), if it has a run time.
+    pub stops_at: Option<u64>,
+}
+
+struct Current {
+    engine: EngineHandle,
+    host: Url,
+    /// Cancels this engine (and only it).
+    stop: CancellationToken,
+}
+
+struct Desired {
+    users: u64,
+    spawn_rate: f64,
+    /// When the run time ends, as a tokio instant (for the aggregator) and wall time (for UIs).
+    deadline: Option<(Instant, SystemTime)>,
+    stopped: bool,
+    started: bool,
+}
+
+struct Inner {
+    plan: Arc<Plan>,
+    base: EngineConfig,
+    recorder: Recorder,
+    stats: Mutex<Stats>,
+    current: Mutex<Current>,
+    desired: Mutex<Desired>,
+    shutdown: CancellationToken,
+    ticks: watch::Sender<u64>,
+    /// Bumped each time a run ends because its run time passed.
+    run_ends: watch::Sender<u64>,
+}
+
+/// The control surface of one standalone run (cheap to clone).
+#[derive(Clone)]
+pub struct Controller {
+    inner: Arc<Inner>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding one of these locks leaves plain data behind; keep going.
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Controller {
+    /// Starts the engine (with no users) and the aggregator. Must run inside a tokio runtime.
+    /// Everything stops when `shutdown` is cancelled; call [`Controller::shutdown`] to also
+    /// wait for users and take the final statistics.
+    pub fn start(
+        plan: Arc<Plan>,
+        config: EngineConfig,
+        stats: StatsConfig,
+        shutdown: CancellationToken,
+    ) -> Result<Controller, ControlError> {
+        let recorder = Recorder::new();
+        let current = start_engine(&plan, &config, &recorder, &shutdown, config.host.clone())?;
+        let inner = Arc::new(Inner {
+            plan,
+            base: config,
+            recorder,
+            stats: Mutex::new(Stats::new(stats)),
+            current: Mutex::new(current),
+            desired: Mutex::new(Desired {
+                users: 0,
+                spawn_rate: 1.0,
+                deadline: None,
+                stopped: false,
+                started: false,
+            }),
+            shutdown,
+            ticks: watch::channel(0).0,
+            run_ends: watch::channel(0).0,
+        });
+        tokio::spawn(aggregate_loop(inner.clone()));
+        Ok(Controller { inner })
+    }
+
+    /// The plan being run.
+    pub fn plan(&self) -> &Arc<Plan> {
+        &self.inner.plan
+    }
+
+    /// Starts a run, or changes the running one (users, rate, host, run time). A host change
+    /// replaces the engine: current users end after their request and new ones start against
+    /// the new host at the spawn rate.
+    pub fn swarm(&self, request: SwarmRequest) -> Result<(), ControlError> {
+        let max = cicada_engine::runner::MAX_USERS;
+        if request.users > max {
+            return Err(ControlError::TooManyUsers {
+                got: request.users,
+                max,
+            });
+        }
+        if !(request.spawn_rate.is_finite() && request.spawn_rate > 0.0) {
+            return Err(ControlError::BadSpawnRate(request.spawn_rate));
+        }
+        {
+            let mut current = lock(&self.inner.current);
+            if let Some(host) = request.host.as_ref().filter(|h| **h != current.host) {
+                let replacement = start_engine(
+                    &self.inner.plan,
+                    &self.inner.base,
+                    &self.inner.recorder,
+                    &self.inner.shutdown,
+                    host.clone(),
+                )?;
+                tracing::info!(from = %current.host, to = %host, "changing the target host");
+                current.stop.cancel();
+                *current = replacement;
+            }
+            current.engine.set_users(request.users, request.spawn_rate);
+        }
+        let mut desired = lock(&self.inner.desired);
+        desired.users = request.users;
+        desired.spawn_rate = request.spawn_rate;
+        desired.stopped = false;
+        desired.started = true;
+        desired.deadline = request
+            .run_time
+            .map(|t| (Instant::now() + t, SystemTime::now() + t));
+        tracing::info!(
+            users = request.users,
+            spawn_rate = request.spawn_rate,
+            run_time = ?request.run_time,
+            "swarm"
+        );
+        Ok(())
+    }
+
+    /// Stops every user after its current request. [`Controller::swarm`] starts again.
+    pub fn stop(&self) {
+        lock(&self.inner.current).engine.stop();
+        let mut desired = lock(&self.inner.desired);
+        desired.stopped = true;
+        desired.deadline = None;
+        tracing::info!("stopped");
+    }
+
+    /// Clears counts and failures (history is kept).
+    pub fn reset_stats(&self) {
+        // Drop what users recorded since the last aggregation too, so the reset is clean.
+        let _ = self.inner.recorder.take();
+        lock(&self.inner.stats).reset();
+        tracing::info!("statistics reset");
+    }
+
+    /// The run's current status.
+    pub fn status(&self) -> Status {
+        let (engine, host) = {
+            let current = lock(&self.inner.current);
+            (current.engine.status(), current.host.to_string())
+        };
+        let desired = lock(&self.inner.desired);
+        let state = if desired.stopped {
+            RunState::Stopped
+        } else if !desired.started {
+            RunState::Ready
+        } else {
+            match engine.state {
+                EngineState::Spawning => RunState::Spawning,
+                EngineState::Running | EngineState::Ready => RunState::Running,
+                EngineState::Stopped | EngineState::Finished => RunState::Stopped,
+            }
+        };
+        Status {
+            state,
+            users: engine.users,
+            target_users: engine.target,
+            user_types: engine.users_by_type,
+            host,
+            spawn_rate: desired.spawn_rate,
+            stops_at: desired.deadline.and_then(|(_, wall)| {
+                wall.duration_since(SystemTime::UNIX_EPOCH)
+                    .ok()
+                    .map(|d| d.as_secs())
+            }),
+        }
+    }
+
+    /// Runs `f` with the statistics locked. Keep `f` short: the aggregator waits for it.
+    pub fn with_stats<R>(&self, f: impl FnOnce(&Stats) -> R) -> R {
+        f(&lock(&self.inner.stats))
+    }
+
+    /// A counter bumped after every aggregation (once a second): live views wait on it.
+    pub fn ticks(&self) -> watch::Receiver<u64> {
+        self.inner.ticks.subscribe()
+    }
+
+    /// Resolves the next time a run ends because its run time passed.
+    pub async fn run_time_elapsed(&self) {
+        let mut ends = self.inner.run_ends.subscribe();
+        // Only a change after this call counts.
+        ends.borrow_and_update();
+        let _ = ends.changed().await;
+    }
+
+    /// Stops users, waits up to `grace` for their in-flight requests, and takes the final
+    /// statistics. Returns false when some users were still busy at the deadline.
+    pub async fn shutdown(&self, grace: Duration) -> bool {
+        let (engine, stop) = {
+            let current = lock(&self.inner.current);
+            (current.engine.clone(), current.stop.clone())
+        };
+        stop.cancel();
+        self.inner.shutdown.cancel();
+        let finished = tokio::time::timeout(grace, engine.finished()).await.is_ok();
+        aggregate(&self.inner);
+        finished
+    }
+}
+
+fn start_engine(
+    plan: &Arc<Plan>,
+    base: &EngineConfig,
+    recorder: &Recorder,
+    shutdown: &CancellationToken,
+    host: Url,
+) -> Result<Current, ControlError> {
+    let stop = shutdown.child_token();
+    let config = EngineConfig {
+        host: host.clone(),
+        ..base.clone()
+    };
+    let engine = Engine::start(plan.clone(), config, recorder.clone(), stop.clone())
+        .map_err(|e| ControlError::Engine(e.to_string()))?;
+    Ok(Current { engine, host, stop })
+}
+
+/// Once a second: move measurements into the statistics, enforce the run time, wake viewers.
+async fn aggregate_loop(inner: Arc<Inner>) {
+    let mut second = tokio::time::interval(Duration::from_secs(1));
+    second.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    second.tick().await; // the first tick is immediate
+    loop {
+        tokio::select! {
+            biased;
+            _ = inner.shutdown.cancelled() => return,
+            _ = second.tick() => {}
+        }
+        aggregate(&inner);
+        let expired = {
+            let desired = lock(&inner.desired);
+            desired.deadline.is_some_and(|(at, _)| Instant::now() >= at)
+        };
+        if expired {
+            tracing::info!("run time reached, stopping");
+            Controller {
+                inner: inner.clone(),
+            }
+            .stop();
+            inner.run_ends.send_modify(|n| *n += 1);
+        }
+        inner.ticks.send_modify(|n| *n += 1);
+    }
+}
+
+fn aggregate(inner: &Inner) {
+    let interval = inner.recorder.take();
+    let users = lock(&inner.current).engine.status().users;
+    let mut stats = lock(&inner.stats);
+    stats.apply(interval, SystemTime::now(), users);
+    if let Some(warning) = stats.take_overflow_warning() {
+        tracing::warn!("{warning}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cicada_engine::TagFilter;
+    use cicada_engine::client::ClientConfig;
+    use cicada_testkit::RecordingServer;
+
+    const SCENARIO: &str = r#"
+users:
+  - name: A
+    wait: { constant: 20ms }
+    tasks:
+      - { name: get, request: { path: /x } }
+"#;
+
+    fn plan() -> Arc<Plan> {
+        let scenario = cicada_scenario::parse_str(SCENARIO, "test.yaml", std::path::Path::new("."))
+            .expect("scenario parses");
+        let types = cicada_engine::yaml::user_types(&Arc::new(scenario));
+        Arc::new(Plan::new(types, &TagFilter::default()).expect("plan"))
+    }
+
+    fn controller(host: &str) -> Controller {
+        Controller::start(
+            plan(),
+            EngineConfig {
+                host: Url::parse(host).unwrap(),
+                client: ClientConfig::default(),
+                seed: 1,
+            },
+            StatsConfig::default(),
+            CancellationToken::new(),
+        )
+        .expect("controller starts")
+    }
+
+    async fn wait_for(c: &Controller, what: &str, f: impl Fn(&Status) -> bool) -> Status {
+        for _ in 0..200 {
+            let s = c.status();
+            if f(&s) {
+                return s;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("timed out waiting for {what}: {:?}", c.status());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn swarm_edit_stop_reset_and_host_change() {
+        let a = RecordingServer::start().await.unwrap();
+        let b = RecordingServer::start().await.unwrap();
+        let c = controller(&a.url());
+        assert_eq!(c.status().state, RunState::Ready);
+
+        let bad = c.swarm(SwarmRequest {
+            users: 1,
+            spawn_rate: 0.0,
+            host: None,
+            run_time: None,
+        });
+        assert_eq!(bad, Err(ControlError::BadSpawnRate(0.0)));
+        assert_eq!(
+            c.status().state,
+            RunState::Ready,
+            "a refused request changes nothing"
+        );
+
+        c.swarm(SwarmRequest {
+            users: 4,
+            spawn_rate: 100.0,
+            host: None,
+            run_time: None,
+        })
+        .unwrap();
+        wait_for(&c, "4 users", |s| {
+            s.users == 4 && s.state == RunState::Running
+        })
+        .await;
+        // Edit while running.
+        c.swarm(SwarmRequest {
+            users: 2,
+            spawn_rate: 100.0,
+            host: None,
+            run_time: None,
+        })
+        .unwrap();
+        wait_for(&c, "2 users", |s| s.users == 2).await;
+
+        // Measurements reach the statistics within a couple of aggregations.
+        let mut ticks = c.ticks();
+        ticks.changed().await.unwrap();
+        ticks.changed().await.unwrap();
+        assert!(c.with_stats(|s| s.total_requests()) > 0);
+
+        // A new host replaces the engine; traffic moves over.
+        c.swarm(SwarmRequest {
+            users: 2,
+            spawn_rate: 100.0,
+            host: Some(Url::parse(&b.url()).unwrap()),
+            run_time: None,
+        })
+        .unwrap();
+        wait_for(&c, "2 users on b", |s| {
+            s.users == 2 && s.host.starts_with(&b.url())
+        })
+        .await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let a_then = a.count();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(b.count() > 0, "traffic reaches the new host");
+        assert!(a.count() <= a_then + 2, "the old host gets no new traffic");
+
+        c.stop();
+        wait_for(&c, "stopped", |s| {
+            s.users == 0 && s.state == RunState::Stopped
+        })
+        .await;
+        c.reset_stats();
+        assert_eq!(c.with_stats(|s| s.total_requests()), 0);
+        assert!(c.shutdown(Duration::from_secs(5)).await);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_run_time_stops_the_run() {
+        let a = RecordingServer::start().await.unwrap();
+        let c = controller(&a.url());
+        let ended = c.run_time_elapsed();
+        c.swarm(SwarmRequest {
+            users: 2,
+            spawn_rate: 100.0,
+            host: None,
+            run_time: Some(Duration::from_millis(1500)),
+        })
+        .unwrap();
+        assert!(c.status().stops_at.is_some());
+        tokio::time::timeout(Duration::from_secs(10), ended)
+            .await
+            .expect("the run ended by itself");
+        wait_for(&c, "stopped", |s| {
+            s.state == RunState::Stopped && s.users == 0
+        })
+        .await;
+        assert!(c.shutdown(Duration::from_secs(5)).await);
+    }
+}

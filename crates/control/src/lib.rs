@@ -1,0 +1,21 @@
+//! cicada's control surface: what the UI, the REST API and the headless runner steer.
+//!
+//! A [`Controller`] owns the desired state of a run (users, spawn rate, host, run time), the
+//! engine that realises it, and the statistics that the engine's measurements flow into. It is
+//! the only writer of both: the UI and the API call [`Controller::swarm`], [`Controller::stop`]
+//! and [`Controller::reset_stats`], and read [`Controller::status`] and
+//! [`Controller::with_stats`]; they never touch users directly (DESIGN.md: data flows one way).
+//!
+//! Concurrency, written down where it is decided:
+//! - One background task, the *aggregator*, moves the engine's recorded interval into
+//!   [`Stats`] once a second and then bumps a `watch` counter that live views subscribe to
+//!   (server-sent events wake on it instead of polling).
+//! - `Stats` sits behind a `std::sync::Mutex`, held only for short, non-async sections (apply,
+//!   render a snapshot); never across an `.await`.
+//! - The current engine sits behind another short mutex. A host change starts a new engine
+//!   and stops the old one (its users end after their current request); both record into the
+//!   same recorder, so nothing measured is lost.
+
+mod controller;
+
+pub use controller::{ControlError, Controller, RunState, Status, SwarmRequest};
