@@ -4,7 +4,7 @@
 //! server of the tests, or later `cicada target`):
 //!
 //! ```sh
-//! cargo run --example rust_user -- run --scenario shop -H http://127.0.0.1:3000 -u 10 -t 1m
+//! cargo run --example rust_user -- run --headless --scenario shop -H http://127.0.0.1:3000 -u 10 -t 1m
 //! ```
 //!
 //! A Rust user type is the place for logic a YAML file should not grow into: state machines,

@@ -18,10 +18,14 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run users against a host (headless: tables on stdout, reports at the end).
+    /// Run users against a host, steered from the web UI (or --headless: tables on stdout).
     Run(Box<RunArgs>),
     /// Check a scenario and print a summary of it, or its errors.
     Validate(ValidateArgs),
+    /// Serve the DynaClaimz stand-in API (in memory) for scenarios, demos and tests.
+    Target(TargetArgs),
+    /// Start the DynaClaimz stand-in and run users against it, in one process.
+    Demo(Box<DemoArgs>),
 }
 
 /// Where the scenario comes from.
@@ -71,12 +75,13 @@ pub struct RunArgs {
     #[arg(short = 't', long, env = "CICADA_RUN_TIME", value_name = "DURATION")]
     pub run_time: Option<String>,
 
-    /// Run without the web UI: print a table every few seconds and reports at the end.
-    /// (The web UI comes in a later version; today every run is headless.)
+    /// Run without the web UI: print a table every few seconds and write the reports at the
+    /// end. Without it, cicada serves the web UI and API on --web-host:--web-port.
     #[arg(long, env = "CICADA_HEADLESS")]
     pub headless: bool,
 
-    /// Start the users at once (implied by --headless).
+    /// With the web UI: start -u users at -r per second (and -t) at once instead of waiting for
+    /// Start (implied by --headless).
     #[arg(long, env = "CICADA_AUTOSTART")]
     pub autostart: bool,
 
@@ -207,4 +212,204 @@ pub struct RunArgs {
     /// Threads running users (default: one per available core).
     #[arg(long, env = "CICADA_WORKER_THREADS", value_name = "N")]
     pub worker_threads: Option<usize>,
+
+    /// Write the self-contained HTML report (tables and charts) to FILE at the end.
+    #[arg(long, env = "CICADA_HTML", value_name = "FILE")]
+    pub html: Option<PathBuf>,
+
+    /// Address the web UI and API listen on (0.0.0.0: every interface).
+    #[arg(
+        long,
+        env = "CICADA_WEB_HOST",
+        default_value = "127.0.0.1",
+        value_name = "ADDR"
+    )]
+    pub web_host: String,
+
+    /// Port of the web UI and API; 0 picks a free port (the URL is printed at start).
+    #[arg(
+        long,
+        env = "CICADA_WEB_PORT",
+        default_value_t = 8089,
+        value_name = "PORT"
+    )]
+    pub web_port: u16,
+
+    /// Protect the web UI and API with HTTP basic authentication.
+    #[arg(
+        long,
+        env = "CICADA_WEB_AUTH",
+        hide_env_values = true,
+        value_name = "USER:PASSWORD"
+    )]
+    pub web_auth: Option<String>,
+
+    /// Protect the web UI and API with a bearer token (the UI asks for it once).
+    #[arg(
+        long,
+        env = "CICADA_WEB_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    pub web_token: Option<String>,
+
+    /// Show everything in the web UI and API but refuse changes (403).
+    #[arg(long, env = "CICADA_WEB_READ_ONLY")]
+    pub web_read_only: bool,
+
+    /// Require the web credentials for /healthz and /readyz too.
+    #[arg(long, env = "CICADA_PROTECT_PROBES")]
+    pub protect_probes: bool,
+}
+
+/// Flags of `cicada target` (see docs/target.md).
+#[derive(Debug, Args)]
+pub struct TargetArgs {
+    /// Address to listen on; port 0 picks a free port (the bound address is logged).
+    #[arg(
+        long,
+        env = "CICADA_TARGET_LISTEN",
+        default_value = "127.0.0.1:3000",
+        value_name = "ADDR"
+    )]
+    pub listen: std::net::SocketAddr,
+
+    /// Seed of the seeded organizations and users, and of latency/error injection.
+    #[arg(long, env = "CICADA_TARGET_SEED", default_value_t = cicada_target::DEFAULT_SEED, value_name = "N")]
+    pub seed: u64,
+
+    /// HS256 secret of the tokens (the real default is `secret`).
+    #[arg(
+        long,
+        env = "CICADA_TARGET_JWT_SECRET",
+        default_value = "secret",
+        hide_env_values = true,
+        hide_default_value = true,
+        value_name = "SECRET"
+    )]
+    pub jwt_secret: String,
+
+    /// Token lifetime (e.g. 7d, 1h, or seconds).
+    #[arg(
+        long,
+        env = "CICADA_TARGET_JWT_EXPIRY",
+        default_value = "7d",
+        value_name = "DURATION"
+    )]
+    pub jwt_expiry: String,
+
+    /// Records kept per organization and kind (policies, claims, quotes; also users); the
+    /// oldest are evicted.
+    #[arg(
+        long,
+        env = "CICADA_TARGET_MAX_RECORDS",
+        default_value_t = 2000,
+        value_name = "N"
+    )]
+    pub max_records: usize,
+
+    /// Organizations kept (seeded ones are never evicted).
+    #[arg(
+        long,
+        env = "CICADA_TARGET_MAX_ORGANIZATIONS",
+        default_value_t = 1000,
+        value_name = "N"
+    )]
+    pub max_organizations: usize,
+
+    /// Injected latency, log-normal: MEDIAN[:P99] for every route, or
+    /// '[METHOD ]ROUTE=MEDIAN[:P99]' for one (repeat or comma-separate), e.g. 20ms:200ms.
+    #[arg(
+        long,
+        env = "CICADA_TARGET_LATENCY",
+        value_delimiter = ',',
+        value_name = "SPEC"
+    )]
+    pub latency: Vec<String>,
+
+    /// Share of /api/v1 requests answered with an injected 500 (0.0-1.0).
+    #[arg(
+        long,
+        env = "CICADA_TARGET_ERROR_RATE",
+        default_value_t = 0.0,
+        value_name = "RATIO"
+    )]
+    pub error_rate: f64,
+
+    /// The gateway's per-IP rate limit: off, MAX (per 15 min) or MAX/WINDOW (e.g. 100/15m).
+    #[arg(
+        long,
+        env = "CICADA_TARGET_RATE_LIMIT",
+        default_value = "off",
+        value_name = "LIMIT"
+    )]
+    pub rate_limit: String,
+
+    /// JSON access log: on (stdout), stderr or off.
+    #[arg(
+        long,
+        env = "CICADA_TARGET_ACCESS_LOG",
+        default_value = "on",
+        value_name = "WHERE"
+    )]
+    pub access_log: String,
+
+    /// Log format of the server's own log lines (stderr): text or json.
+    #[arg(
+        long,
+        env = "CICADA_LOG_FORMAT",
+        default_value = "text",
+        value_name = "FORMAT"
+    )]
+    pub log_format: String,
+
+    /// Log level or RUST_LOG-style directives.
+    #[arg(
+        long,
+        env = "CICADA_LOG_LEVEL",
+        default_value = "info",
+        value_name = "LEVEL"
+    )]
+    pub log_level: String,
+
+    /// Threads serving requests (default: one per available core).
+    #[arg(long, env = "CICADA_WORKER_THREADS", value_name = "N")]
+    pub worker_threads: Option<usize>,
+}
+
+/// Flags of `cicada demo`: the stand-in target on 127.0.0.1 plus a run against it.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// The scenario to run (default: the built-in `dynaclaimz-agents`; e.g.
+    /// `-f scenarios/dynaclaimz.yaml` for the README mix).
+    #[command(flatten)]
+    pub source: ScenarioArgs,
+
+    /// Port of the stand-in target on 127.0.0.1 (0 picks a free port).
+    #[arg(long, default_value_t = 3000, value_name = "PORT")]
+    pub target_port: u16,
+
+    /// Number of users.
+    #[arg(short = 'u', long, default_value_t = 50, value_name = "N")]
+    pub users: u64,
+
+    /// Users started per second.
+    #[arg(short = 'r', long, default_value_t = 5.0, value_name = "RATE")]
+    pub spawn_rate: f64,
+
+    /// Stop after this long (e.g. 30s, 5m); absent = run until Ctrl-C.
+    #[arg(short = 't', long, value_name = "DURATION")]
+    pub run_time: Option<String>,
+
+    /// Print tables on stdout instead of serving the web UI.
+    #[arg(long)]
+    pub headless: bool,
+
+    /// Port of the web UI (0 picks a free port).
+    #[arg(long, default_value_t = 8089, value_name = "PORT")]
+    pub web_port: u16,
+
+    /// Write the JSON report to FILE at the end.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
 }

@@ -80,6 +80,12 @@ pub struct RunConfig {
     pub log_level: String,
     /// Runtime worker threads.
     pub worker_threads: Option<usize>,
+    /// No web UI: tables on stdout (`--headless` or `LOCUST_HEADLESS`).
+    pub headless: bool,
+    /// Start the swarm at once instead of waiting for Start in the UI (implied by headless).
+    pub autostart: bool,
+    /// HTML report file.
+    pub html: Option<PathBuf>,
 }
 
 /// Parses a duration: `30s`, `5m`, `1h30m`, `250ms`, or a bare number of seconds (as Locust's
@@ -277,11 +283,13 @@ impl RunConfig {
             log_format,
             log_level: args.log_level.clone(),
             worker_threads: args.worker_threads,
+            headless: args.headless || env("LOCUST_HEADLESS").is_some_and(|v| truthy(&v)),
+            autostart: Self::wants_autostart(args, env),
+            html: args.html.clone(),
         })
     }
 
-    /// Whether `LOCUST_HEADLESS`/`LOCUST_AUTOSTART` ask for an unattended start (kept for the
-    /// web UI; today every run starts at once).
+    /// Whether the flags or `LOCUST_HEADLESS`/`LOCUST_AUTOSTART` ask for an unattended start.
     pub fn wants_autostart(args: &RunArgs, env: &dyn Fn(&str) -> Option<String>) -> bool {
         args.headless
             || args.autostart
@@ -311,7 +319,7 @@ mod tests {
         full.extend_from_slice(argv);
         match Cli::try_parse_from(full).expect("flags parse").command {
             Command::Run(a) => *a,
-            Command::Validate(_) => unreachable!("run was asked for"),
+            _ => unreachable!("run was asked for"),
         }
     }
 

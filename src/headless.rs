@@ -10,13 +10,14 @@ use std::sync::Arc;
 
 use cicada_control::{Controller, SwarmRequest};
 use cicada_engine::{EngineConfig, Plan};
-use cicada_stats::report;
+use cicada_stats::{Stats, report};
+use cicada_web::ReportInfo;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use crate::config::RunConfig;
-use crate::reports::ReportFiles;
+use crate::reports::{ReportFiles, scenario_label};
 
 /// How a run ended.
 #[derive(Clone, Debug, PartialEq)]
@@ -86,29 +87,43 @@ pub async fn run(
             "some users did not finish their request in time; their last requests are not counted"
         );
     }
-    controller.with_stats(|stats| {
-        println!("{}", report::table(stats));
-        println!("Response time percentiles (approximated)");
-        println!("{}", report::percentile_table(stats));
-        if stats.total_failures() > 0 {
-            println!("Error report");
-            println!("{}", report::failures_table(stats));
-        }
-        ReportFiles::of(cfg).write(stats)?;
-        let fail_ratio = stats.fail_ratio();
-        let exceeded = cfg.fail_ratio.is_some_and(|limit| fail_ratio > limit);
-        if exceeded {
-            tracing::error!(
-                fail_ratio = format!("{:.2}%", fail_ratio * 100.0),
-                limit = format!("{:.2}%", cfg.fail_ratio.unwrap_or(0.0) * 100.0),
-                "failure ratio above --fail-ratio"
-            );
-        }
-        Ok(Outcome {
-            requests: stats.total_requests(),
-            failures: stats.total_failures(),
-            fail_ratio,
-            fail_ratio_exceeded: exceeded,
-        })
+    let info = ReportInfo {
+        scenario: scenario_label(&cfg.source),
+        host: host.to_string(),
+        plan: Some(controller.plan().clone()),
+    };
+    controller.with_stats(|stats| finish(cfg, stats, &info))
+}
+
+/// Prints the final tables (statistics, percentiles, failures) like Locust at the end of a run.
+pub fn print_summary(stats: &Stats) {
+    println!("{}", report::table(stats));
+    println!("Response time percentiles (approximated)");
+    println!("{}", report::percentile_table(stats));
+    if stats.total_failures() > 0 {
+        println!("Error report");
+        println!("{}", report::failures_table(stats));
+    }
+}
+
+/// The end of a run (headless or with the web UI): the final tables, the report files, and
+/// the `--fail-ratio` verdict.
+pub fn finish(cfg: &RunConfig, stats: &Stats, info: &ReportInfo) -> anyhow::Result<Outcome> {
+    print_summary(stats);
+    ReportFiles::of(cfg).write(stats, info)?;
+    let fail_ratio = stats.fail_ratio();
+    let exceeded = cfg.fail_ratio.is_some_and(|limit| fail_ratio > limit);
+    if exceeded {
+        tracing::error!(
+            fail_ratio = format!("{:.2}%", fail_ratio * 100.0),
+            limit = format!("{:.2}%", cfg.fail_ratio.unwrap_or(0.0) * 100.0),
+            "failure ratio above --fail-ratio"
+        );
+    }
+    Ok(Outcome {
+        requests: stats.total_requests(),
+        failures: stats.total_failures(),
+        fail_ratio,
+        fail_ratio_exceeded: exceeded,
     })
 }

@@ -16,17 +16,21 @@
 //! # Layout
 //! - [`cli`]: flags; [`config`]: flags resolved into typed settings;
 //! - [`registry`]: built-in (Rust) scenarios; [`source`]: loading the scenario;
-//! - [`headless`]: a run with tables on stdout; [`reports`]: report files;
+//! - [`headless`]: a run with tables on stdout; [`web_run`]: a run with the web UI;
+//!   [`reports`]: report files;
 //! - [`signal`]: SIGINT/SIGTERM; [`exit`]: exit statuses.
 
 pub mod cli;
 pub mod config;
+mod demo_cmd;
 pub mod headless;
 pub mod registry;
 pub mod reports;
 pub mod signal;
 pub mod source;
+mod target_cmd;
 mod validate;
+pub mod web_run;
 
 use std::process::ExitCode;
 
@@ -67,6 +71,8 @@ pub fn main_with(registry: Registry) -> ExitCode {
     match cli.command {
         Command::Validate(args) => validate::run(&args, &registry),
         Command::Run(args) => run_command(&args, &registry),
+        Command::Target(args) => target_cmd::run(&args),
+        Command::Demo(args) => demo_cmd::run(&args, &registry),
     }
 }
 
@@ -84,9 +90,15 @@ fn run_command(args: &RunArgs, registry: &Registry) -> ExitCode {
     if let Err(e) = reports::ReportFiles::of(&cfg).check() {
         return usage_error(e);
     }
-    if let Err(e) = cicada_telemetry::init_logging(cfg.log_format, &cfg.log_level) {
-        return usage_error(e);
-    }
+    let web = match (cfg.headless, web_run::WebSettings::resolve(args)) {
+        (true, _) => None,
+        (false, Ok(web)) => Some(web),
+        (false, Err(e)) => return usage_error(e),
+    };
+    let logs = match cicada_telemetry::init_logging(cfg.log_format, &cfg.log_level) {
+        Ok(logs) => logs,
+        Err(e) => return usage_error(e),
+    };
     let loaded = match source::load(&cfg.source, registry, &cfg.tags) {
         Ok(l) => l,
         Err(e) => return usage_error(e),
@@ -120,13 +132,17 @@ fn run_command(args: &RunArgs, registry: &Registry) -> ExitCode {
     let result = runtime.block_on(async {
         let shutdown = CancellationToken::new();
         tokio::spawn(signal::cancel_on_signal(shutdown.clone()));
-        headless::run(&cfg, loaded.plan, host, shutdown).await
+        match &web {
+            None => headless::run(&cfg, loaded.plan, host, shutdown).await,
+            Some(web) => web_run::run(&cfg, web, loaded.plan, host, shutdown, logs).await,
+        }
     });
     // Users were already stopped; don't wait for stray tasks (e.g. idle connections).
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     match result {
         Ok(outcome) if outcome.fail_ratio_exceeded => ExitCode::from(exit::FAIL_RATIO),
         Ok(_) => ExitCode::from(exit::OK),
+        Err(e) if e.is::<web_run::BindError>() => usage_error(format!("{e:#}")),
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(exit::RUNTIME)

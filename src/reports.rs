@@ -1,12 +1,16 @@
-//! Writing the end-of-run report files (`--csv PREFIX`, `--json FILE`).
+//! Writing the end-of-run report files (`--csv PREFIX`, `--json FILE`, `--html FILE`).
 //!
-//! The stats crate renders the contents; this module only checks the destinations before the
-//! run (so a typo in a path fails at once, not after a week) and writes the files at the end.
+//! The stats crate renders the CSV and JSON contents and the web crate the HTML report; this
+//! module only checks the destinations before the run (so a typo in a path fails at once, not
+//! after a week) and writes the files at the end.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use cicada_stats::{Stats, report};
+use cicada_web::{ReportInfo, html_report};
+
+use crate::config::Source;
 
 /// The report files a run writes.
 #[derive(Clone, Debug, Default)]
@@ -15,6 +19,19 @@ pub struct ReportFiles {
     pub csv: Option<PathBuf>,
     /// The JSON report.
     pub json: Option<PathBuf>,
+    /// The self-contained HTML report.
+    pub html: Option<PathBuf>,
+}
+
+/// How reports name the scenario: the file name, or the built-in scenario's name.
+pub fn scenario_label(source: &Source) -> String {
+    match source {
+        Source::File(path) => path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        ),
+        Source::Builtin(name) => name.clone(),
+    }
 }
 
 impl ReportFiles {
@@ -23,6 +40,7 @@ impl ReportFiles {
         ReportFiles {
             csv: cfg.csv.clone(),
             json: cfg.json.clone(),
+            html: cfg.html.clone(),
         }
     }
 
@@ -35,6 +53,9 @@ impl ReportFiles {
         }
         if let Some(json) = &self.json {
             out.push(json.clone());
+        }
+        if let Some(html) = &self.html {
+            out.push(html.clone());
         }
         out
     }
@@ -57,8 +78,8 @@ impl ReportFiles {
         Ok(())
     }
 
-    /// Writes every requested report.
-    pub fn write(&self, stats: &Stats) -> anyhow::Result<()> {
+    /// Writes every requested report (`info` names the scenario and host in the HTML report).
+    pub fn write(&self, stats: &Stats, info: &ReportInfo) -> anyhow::Result<()> {
         if let Some(prefix) = &self.csv {
             write(
                 &with_suffix(prefix, "_stats.csv"),
@@ -76,6 +97,9 @@ impl ReportFiles {
         if let Some(path) = &self.json {
             let json = serde_json::to_string_pretty(&report::json_report(stats))?;
             write(path, &json)?;
+        }
+        if let Some(path) = &self.html {
+            write(path, &html_report(stats, info))?;
         }
         Ok(())
     }

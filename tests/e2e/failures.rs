@@ -35,6 +35,7 @@ async fn outages_are_counted_by_cause_and_traffic_recovers() {
         &cicada_bin(),
         &[
             "run",
+            "--headless",
             "-f",
             &file,
             "-H",
@@ -103,6 +104,7 @@ async fn sigint_stops_and_still_writes_reports() {
         &cicada_bin(),
         &[
             "run",
+            "--headless",
             "-f",
             &file,
             "-H",
@@ -136,6 +138,7 @@ async fn sigterm_stops_too() {
         &cicada_bin(),
         &[
             "run",
+            "--headless",
             "-f",
             &file,
             "-H",
@@ -161,6 +164,7 @@ async fn fail_ratio_sets_exit_status_1() {
     let file = scenario(dir.path(), "s.yaml", SIMPLE);
     let base = [
         "run",
+        "--headless",
         "-f",
         &file,
         "-H",

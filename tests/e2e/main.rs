@@ -8,4 +8,7 @@ mod failures;
 mod nginx;
 mod recording;
 mod rust_tier;
+mod scenarios;
+mod target;
 mod util;
+mod web;

@@ -30,6 +30,7 @@ users:
     let json = dir.path().join("out.json");
     let out = run_cicada(&[
         "run",
+        "--headless",
         "-f",
         &file,
         "-H",
@@ -110,6 +111,7 @@ users:
     let json = dir.path().join("out.json");
     let out = run_cicada(&[
         "run",
+        "--headless",
         "-f",
         &file,
         "-H",
@@ -189,4 +191,67 @@ users:
             .unwrap(),
         views.len() as u64
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tags_select_tasks() {
+    let server = RecordingServer::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = scenario(
+        dir.path(),
+        "tags.yaml",
+        r#"
+users:
+  - name: U
+    wait: { constant: 10ms }
+    tasks:
+      - { name: read, tags: [read], request: { path: /read } }
+      - { name: write, tags: [write], request: { method: POST, path: /write } }
+      - { name: admin, tags: [read, admin], request: { path: /admin } }
+"#,
+    );
+    let out = run_cicada(&[
+        "run",
+        "--headless",
+        "-f",
+        &file,
+        "-H",
+        &server.url(),
+        "-u",
+        "3",
+        "-r",
+        "50",
+        "-t",
+        "1s",
+        "--tags",
+        "read",
+        "--exclude-tags",
+        "admin",
+        "--only-summary",
+    ])
+    .await;
+    assert_eq!(out.code(), Some(0), "{out:?}");
+    let records = server.records();
+    assert!(!records.is_empty());
+    assert!(
+        records.iter().all(|r| r.path == "/read"),
+        "only the read task ran"
+    );
+
+    // A filter that leaves nothing is a usage error.
+    let out = run_cicada(&[
+        "run",
+        "--headless",
+        "-f",
+        &file,
+        "-H",
+        &server.url(),
+        "-t",
+        "1s",
+        "--tags",
+        "nope",
+    ])
+    .await;
+    assert_eq!(out.code(), Some(2), "{out:?}");
+    assert!(out.stderr.contains("tag"), "{}", out.stderr);
 }

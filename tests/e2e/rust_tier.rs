@@ -39,6 +39,7 @@ async fn a_rust_user_type_runs_through_the_cli() {
             &example,
             &[
                 "run",
+                "--headless",
                 "--scenario",
                 "shop",
                 "-H",

@@ -250,6 +250,15 @@ impl Controller {
         }
     }
 
+    /// The users asked for by the last [`Controller::swarm`]; `None` before the first one and
+    /// after [`Controller::stop`]. Unlike [`Status::target_users`] (what the engine has taken on
+    /// so far, updated by the engine's own task a moment later), this is set when `swarm`
+    /// returns, so a display built right after a control action can show it.
+    pub fn wanted_users(&self) -> Option<u64> {
+        let desired = lock(&self.inner.desired);
+        (desired.started && !desired.stopped).then_some(desired.users)
+    }
+
     /// Runs `f` with the statistics locked. Keep `f` short: the aggregator waits for it.
     pub fn with_stats<R>(&self, f: impl FnOnce(&Stats) -> R) -> R {
         f(&lock(&self.inner.stats))
@@ -391,6 +400,7 @@ users:
         let b = RecordingServer::start().await.unwrap();
         let c = controller(&a.url());
         assert_eq!(c.status().state, RunState::Ready);
+        assert_eq!(c.wanted_users(), None);
 
         let bad = c.swarm(SwarmRequest {
             users: 1,
@@ -412,6 +422,7 @@ users:
             run_time: None,
         })
         .unwrap();
+        assert_eq!(c.wanted_users(), Some(4), "known as soon as swarm returns");
         wait_for(&c, "4 users", |s| {
             s.users == 4 && s.state == RunState::Running
         })
@@ -451,6 +462,7 @@ users:
         assert!(a.count() <= a_then + 2, "the old host gets no new traffic");
 
         c.stop();
+        assert_eq!(c.wanted_users(), None);
         wait_for(&c, "stopped", |s| {
             s.users == 0 && s.state == RunState::Stopped
         })

@@ -20,6 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::backoff::Backoff;
 use crate::client::{ClientError, HttpSession};
+use crate::timer_grid::TimerGrid;
 use crate::user::TaskError;
 
 /// A user's execution context. Created by the engine, one per user.
@@ -30,6 +31,7 @@ pub struct Context {
     stop: CancellationToken,
     rng: SmallRng,
     backoff: Backoff,
+    grid: TimerGrid,
     /// Requests handed to the session so far (wrapping); lets the runner tell a task that failed
     /// before sending anything from one that sent requests.
     sent: u64,
@@ -69,6 +71,7 @@ impl Context {
         recorder: Recorder,
         stop: CancellationToken,
         seed: u64,
+        grid: TimerGrid,
     ) -> Self {
         Context {
             user_id,
@@ -77,6 +80,7 @@ impl Context {
             stop,
             rng: SmallRng::seed_from_u64(seed ^ user_id.wrapping_mul(0x9E37_79B9_7F4A_7C15)),
             backoff: Backoff::default(),
+            grid,
             sent: 0,
         }
     }
@@ -106,15 +110,18 @@ impl Context {
         self.stop.is_cancelled()
     }
 
-    /// Sleeps, unless the run stops first.
+    /// Sleeps, unless the run stops first. Long sleeps (think times) may end up to one timer
+    /// grid step (50 ms) late, so that users due together wake together (see
+    /// [`crate::timer_grid`]).
     pub async fn sleep(&mut self, duration: Duration) -> Result<(), TaskError> {
         if duration.is_zero() {
             return self.check_stop();
         }
+        let deadline = self.grid.deadline(tokio::time::Instant::now(), duration);
         tokio::select! {
             biased;
             _ = self.stop.cancelled() => Err(TaskError::Stopped),
-            _ = tokio::time::sleep(duration) => Ok(()),
+            _ = tokio::time::sleep_until(deadline) => Ok(()),
         }
     }
 

@@ -22,6 +22,7 @@
 //! - [`runner`]: the spawner loop and the handle that drives it.
 //! - [`yaml`]: the YAML scenario tier as an implementation of the user traits.
 //! - [`backoff`]: capped, jittered exponential backoff after connection errors.
+//! - [`timer_grid`]: timer slack, so users due at about the same time wake together.
 
 pub mod backoff;
 pub mod client;
@@ -29,6 +30,7 @@ pub mod context;
 pub mod distribution;
 pub mod plan;
 pub mod runner;
+pub mod timer_grid;
 pub mod user;
 pub mod yaml;
 

@@ -30,6 +30,7 @@ use crate::backoff::Backoff;
 use crate::client::{Client, ClientBuildError, ClientConfig};
 use crate::context::Context;
 use crate::plan::Plan;
+use crate::timer_grid::TimerGrid;
 use crate::user::TaskError;
 
 /// Largest number of users one engine accepts (a typo guard, far above what a process carries).
@@ -120,6 +121,7 @@ impl Engine {
             next_user_id: 1,
             tracker: TaskTracker::new(),
             stopped: false,
+            grid: TimerGrid::default(),
         };
         let done = finished.clone();
         tokio::spawn(async move {
@@ -208,6 +210,8 @@ struct Spawner {
     next_user_id: u64,
     tracker: TaskTracker,
     stopped: bool,
+    /// Where the users' think times end (shared, so they wake together).
+    grid: TimerGrid,
 }
 
 impl Spawner {
@@ -323,6 +327,7 @@ impl Spawner {
             self.recorder.clone(),
             stop.clone(),
             self.seed,
+            self.grid,
         );
         let task = self.tracker.spawn(run_user(
             self.plan.clone(),

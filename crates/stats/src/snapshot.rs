@@ -94,6 +94,10 @@ pub struct FailureSnapshot {
     pub kind: String,
     /// Occurrences.
     pub count: u64,
+    /// When it first happened (Unix seconds of the interval that first carried it).
+    pub first_seen: u64,
+    /// When it last happened (Unix seconds of the last interval that carried it).
+    pub last_seen: u64,
 }
 
 /// The whole statistics at one moment.

@@ -68,7 +68,7 @@ pub struct Stats {
     config: StatsConfig,
     entries: HashMap<RequestKey, Entry>,
     total: Entry,
-    failures: HashMap<FailureKey, u64>,
+    failures: HashMap<FailureKey, FailureCount>,
     overflow_key: RequestKey,
     overflow_failure: FailureKey,
     entries_truncated: bool,
@@ -112,6 +112,14 @@ fn totals_of(t: &Entry) -> Totals {
         max_ms: hist::us_to_ms(t.max_us),
         avg_bytes: t.avg_bytes(),
     }
+}
+
+/// How often one failure row happened, and when (Unix seconds of the intervals that carried it).
+#[derive(Clone, Copy, Debug)]
+struct FailureCount {
+    count: u64,
+    first_seen: u64,
+    last_seen: u64,
 }
 
 fn unix_secs(t: SystemTime) -> u64 {
@@ -220,8 +228,16 @@ impl Stats {
                     self.overflow_failure.clone()
                 }
             };
-            let c = self.failures.entry(fk).or_insert(0);
-            *c = c.saturating_add(count);
+            let c = self.failures.entry(fk).or_insert(FailureCount {
+                count: 0,
+                first_seen: now_secs,
+                last_seen: now_secs,
+            });
+            c.count = c.count.saturating_add(count);
+            // Intervals normally arrive in time order; a clock step backwards must not make
+            // `first_seen` later than `last_seen`.
+            c.first_seen = c.first_seen.min(now_secs);
+            c.last_seen = c.last_seen.max(now_secs);
         }
         if failures_overflowed {
             self.note_failure_overflow();
@@ -383,12 +399,14 @@ impl Stats {
         let mut failures: Vec<FailureSnapshot> = self
             .failures
             .iter()
-            .map(|(fk, &count)| FailureSnapshot {
+            .map(|(fk, c)| FailureSnapshot {
                 method: fk.key.method.to_string(),
                 name: fk.key.name.to_string(),
                 reason: fk.failure.message.to_string(),
                 kind: fk.failure.kind.as_str().to_owned(),
-                count,
+                count: c.count,
+                first_seen: c.first_seen,
+                last_seen: c.last_seen,
             })
             .collect();
         failures.sort_by(|a, b| {

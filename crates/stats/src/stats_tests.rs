@@ -74,9 +74,37 @@ fn apply_accumulates_and_snapshots() {
             name: "/a".into(),
             reason: "HTTP 500".into(),
             kind: "status".into(),
-            count: 1
+            count: 1,
+            first_seen: T0,
+            last_seen: T0,
         }]
     );
+}
+
+#[test]
+fn failures_remember_first_and_last_seen() {
+    let mut stats = Stats::new(StatsConfig::default());
+    let k = key("GET", "/x");
+    let f = Failure::new(FailureKind::Timeout, "timed out");
+    let failing = || {
+        let mut i = Interval::new();
+        i.record(&k, Duration::from_millis(5), 0, Some(&f));
+        i
+    };
+    stats.apply(failing(), at(T0), 1);
+    stats.apply(interval(std::slice::from_ref(&k), 1, 5), at(T0 + 1), 1);
+    stats.apply(failing(), at(T0 + 7), 1);
+    let s = stats.snapshot();
+    assert_eq!(s.failures.len(), 1);
+    let row = &s.failures[0];
+    assert_eq!((row.count, row.first_seen, row.last_seen), (2, T0, T0 + 7));
+    // A clock that steps back never makes first_seen later than last_seen.
+    stats.apply(failing(), at(T0 - 100), 1);
+    let row = &stats.snapshot().failures[0];
+    assert_eq!((row.first_seen, row.last_seen), (T0 - 100, T0 + 7));
+    // A reset forgets them.
+    stats.reset();
+    assert!(stats.snapshot().failures.is_empty());
 }
 
 #[test]
@@ -324,6 +352,11 @@ proptest! {
             prop_assert_eq!(x.percentiles, y.percentiles);
             prop_assert!(x.percentiles.0.windows(2).all(|w| w[0] <= w[1]));
         }
-        prop_assert_eq!(s1.failures, s2.failures);
+        // Counts add up; first/last seen differ by design (the intervals were applied at
+        // different times).
+        let counts = |s: &Snapshot| -> Vec<(String, String, String, u64)> {
+            s.failures.iter().map(|f| (f.method.clone(), f.name.clone(), f.reason.clone(), f.count)).collect()
+        };
+        prop_assert_eq!(counts(&s1), counts(&s2));
     }
 }

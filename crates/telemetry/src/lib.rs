@@ -5,12 +5,22 @@
 //! from `--log-level`, which takes `RUST_LOG`-style directives (`info`, `cicada_engine=debug`).
 //!
 //! Nothing logged by cicada contains secrets: request headers and bodies are never logged.
+//!
+//! Besides the console, every WARN and ERROR event is copied into a bounded [`LogBuffer`]
+//! ([`logs`]) that the web UI shows in its Logs tab. The console's level filter applies to the
+//! console only (a per-layer filter), so the ring still sees warnings when `--log-level error`
+//! silences them on stderr.
 
+mod logs;
+
+use std::io::IsTerminal;
 use std::str::FromStr;
 
-use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer as _};
+
+pub use logs::{DEFAULT_CAPACITY, LogBuffer, LogEvent, MAX_EVENT_CHARS};
 
 /// How log lines look.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -61,16 +71,21 @@ pub fn parse_level(directive: &str) -> Result<EnvFilter, TelemetryError> {
         })
 }
 
-/// Installs the process-wide subscriber. Call once, from `main`.
-pub fn init_logging(format: LogFormat, level: &str) -> Result<(), TelemetryError> {
+/// Installs the process-wide subscriber. Call once, from `main`. Returns the ring of recent
+/// warnings and errors (the last [`DEFAULT_CAPACITY`]) for the web UI.
+pub fn init_logging(format: LogFormat, level: &str) -> Result<LogBuffer, TelemetryError> {
     let filter = parse_level(level)?;
-    let registry = tracing_subscriber::registry().with(filter);
+    let logs = LogBuffer::new(DEFAULT_CAPACITY);
+    let registry = tracing_subscriber::registry().with(logs.layer());
     let result = match format {
         LogFormat::Text => registry
             .with(
                 tracing_subscriber::fmt::layer()
                     .with_writer(std::io::stderr)
-                    .with_target(false),
+                    .with_target(false)
+                    // Colours only on a terminal: redirected logs stay free of escape codes.
+                    .with_ansi(std::io::stderr().is_terminal())
+                    .with_filter(filter),
             )
             .try_init(),
         LogFormat::Json => registry
@@ -79,11 +94,13 @@ pub fn init_logging(format: LogFormat, level: &str) -> Result<(), TelemetryError
                     .json()
                     .flatten_event(true)
                     .with_current_span(false)
-                    .with_writer(std::io::stderr),
+                    .with_writer(std::io::stderr)
+                    .with_filter(filter),
             )
             .try_init(),
     };
-    result.map_err(|_| TelemetryError::AlreadySet)
+    result.map_err(|_| TelemetryError::AlreadySet)?;
+    Ok(logs)
 }
 
 #[cfg(test)]

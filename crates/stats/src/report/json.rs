@@ -28,7 +28,9 @@ use crate::stats::Stats;
 ///   "failures": [                             // most frequent first
 ///     { "method": "POST", "name": "/claims", "reason": "HTTP 503",
 ///       "kind": "status",                     // connect|timeout|status|check|extract|protocol|other
-///       "count": 7 }
+///       "count": 7,
+///       "first_seen": 1714564810,             // Unix seconds of the first and the last
+///       "last_seen": 1714568399 }             // second with this failure
 ///   ]
 /// }
 ///

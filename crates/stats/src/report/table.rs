@@ -77,7 +77,7 @@ pub fn table(stats: &Stats) -> String {
     let cols = [
         col(tw, false, false),
         col(nw, false, false),
-        col(7, true, false),
+        col(9, true, false),
         col(14, true, false),
         col(7, true, true),
         col(7, true, false),
@@ -86,7 +86,7 @@ pub fn table(stats: &Stats) -> String {
         col(7, true, false),
         col(7, true, false),
         col(9, true, true),
-        col(8, true, true),
+        col(10, true, true),
         col(11, true, false),
     ];
     let row = |e: &EntrySnapshot| -> Vec<String> {

@@ -1,0 +1,299 @@
+//! The policy-service's routes (all Bearer).
+
+use axum::extract::{Path, RawQuery, State};
+use axum::response::Response;
+use bytes::Bytes;
+use http::StatusCode;
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::envelope::{self, ApiError};
+use crate::query::ListQuery;
+use crate::rng::record_number;
+use crate::routes::caller::Caller;
+use crate::routes::claims::{ClaimInput, file_claim_for};
+use crate::routes::path_id;
+use crate::store::Policy;
+use crate::store::enums::{PolicyStatus, PolicyType};
+use crate::store::history::{ChangeFlags, Metadata, StatusChange, Subject};
+use crate::store::policies::PolicyFilter;
+use crate::time::{now_ms, parse_iso8601};
+use crate::validate::{self as v, parse_body};
+
+const NOT_FOUND: &str = "Policy not found";
+
+/// `GET /api/v1/policies`: the caller's organization's policies, filtered, newest first.
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
+    list_for(&state, &caller, q.as_deref(), false)
+}
+
+/// `GET /api/v1/policies/my/policies`: the caller's own policies.
+pub async fn mine(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
+    list_for(&state, &caller, q.as_deref(), true)
+}
+
+fn list_for(
+    state: &AppState,
+    caller: &Caller,
+    raw: Option<&str>,
+    own: bool,
+) -> Result<Response, ApiError> {
+    let fail = || ApiError::internal("Failed to fetch policies");
+    let q = ListQuery::parse(raw);
+    let page = q.page().map_err(|_| fail())?;
+    let mut filter = PolicyFilter::from_query(&q).map_err(|_| fail())?;
+    if own {
+        filter = filter.of_user(caller.user_id);
+    }
+    let mut out = envelope::start_list(page.take.min(64) * 450);
+    let total = state.shared().store.write_page::<Policy>(
+        &caller.org_id,
+        &mut out,
+        |x| filter.matches(x),
+        page.skip,
+        page.take,
+    );
+    Ok(envelope::finish_list(out, &page.pagination(total)))
+}
+
+/// `GET /api/v1/policies/:id` (any organization's).
+pub async fn get_one(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = path_id(&id).ok_or(ApiError::not_found(NOT_FOUND))?;
+    state
+        .shared()
+        .store
+        .read::<Policy, _>(&id, |e| envelope::raw_data(StatusCode::OK, e.json(), None))
+        .ok_or(ApiError::not_found(NOT_FOUND))
+}
+
+/// `GET /api/v1/policies/:id/history`: status changes, newest first.
+pub async fn history(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = path_id(&id).ok_or(ApiError::not_found(NOT_FOUND))?;
+    state
+        .shared()
+        .store
+        .read::<Policy, _>(&id, |e| {
+            envelope::raw_list(&history_json(e.history()), None)
+        })
+        .ok_or(ApiError::not_found(NOT_FOUND))
+}
+
+/// History rows as a JSON array.
+pub fn history_json<'a>(rows: impl Iterator<Item = &'a str>) -> Vec<u8> {
+    let mut out = vec![b'['];
+    for (i, row) in rows.enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(row.as_bytes());
+    }
+    out.push(b']');
+    out
+}
+
+/// `POST /api/v1/policies`: 201 with the new policy; 400 "Validation failed".
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let body = parse_body(&body)?;
+    let kind = v::enum_field(&body, "type", PolicyType::parse, "Invalid policy type")?;
+    let start = v::iso_field(&body, "startDate", "Start date must be a valid date")?;
+    let end = v::iso_field(&body, "endDate", "End date must be a valid date")?;
+    let premium = v::money_field(&body, "premium", "Premium must be a number")?;
+    let coverage = v::money_field(&body, "coverageAmount", "Coverage amount must be a number")?;
+    let status = v::optional_enum(
+        &body,
+        "status",
+        PolicyStatus::parse,
+        "Invalid policy status",
+    )?
+    .unwrap_or(PolicyStatus::Pending);
+    let policy = new_policy(
+        &caller,
+        kind,
+        status,
+        start,
+        end,
+        premium,
+        coverage,
+        now_ms(),
+    );
+    Ok(store_policy(&state, caller.org_id, policy))
+}
+
+/// A new policy of the caller's (the server generates the id and the number).
+#[allow(clippy::too_many_arguments)]
+pub fn new_policy(
+    caller: &Caller,
+    kind: PolicyType,
+    status: PolicyStatus,
+    start_date: i64,
+    end_date: i64,
+    premium: crate::money::Money,
+    coverage_amount: crate::money::Money,
+    now: i64,
+) -> Policy {
+    Policy {
+        id: Uuid::new_v4(),
+        user_id: caller.user_id,
+        organization_id: caller.org_id,
+        policy_number: record_number("POL", now),
+        kind,
+        status,
+        start_date,
+        end_date,
+        premium,
+        coverage_amount,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+/// Stores a policy and answers 201 with it.
+fn store_policy(state: &AppState, org: Uuid, policy: Policy) -> Response {
+    let json = crate::store::Record::render(&policy);
+    state.shared().store.insert(org, policy);
+    envelope::raw_data(StatusCode::CREATED, &json, None)
+}
+
+/// `PUT /api/v1/policies/:id` `{status?, premium?, coverageAmount?, endDate?,
+/// statusChangeReason?}`: unvalidated (bad values are a 500, as in the real service); a
+/// history row when the status changes.
+pub async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let id = path_id(&id).ok_or(ApiError::not_found(NOT_FOUND))?;
+    let body = parse_body(&body)?;
+    let fail = || ApiError::internal("Failed to update policy");
+    let status = match v::plain_text(&body, "status") {
+        None if body.get("status").is_none_or(serde_json::Value::is_null) => None,
+        Some(s) => Some(PolicyStatus::parse(&s).ok_or_else(fail)?),
+        None => return Err(fail()),
+    };
+    let money = |key: &'static str| -> Result<_, ApiError> {
+        match body.get(key) {
+            None | Some(serde_json::Value::Null) => Ok(None),
+            value => crate::money::money_of(value).map(Some).ok_or_else(fail),
+        }
+    };
+    let premium = money("premium")?;
+    let coverage = money("coverageAmount")?;
+    let end_date = match body.get("endDate") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(v) => Some(v.as_str().and_then(parse_iso8601).ok_or_else(fail)?),
+    };
+    let reason =
+        v::plain_text(&body, "statusChangeReason").map(|r| crate::store::claims::bounded_text(&r));
+    let now = now_ms();
+    let result = state
+        .shared()
+        .store
+        .modify::<Policy, _, ApiError>(&id, |e| {
+            let p = &mut e.rec;
+            let flags = ChangeFlags {
+                premium_changed: premium.is_some_and(|m| m != p.premium),
+                coverage_changed: coverage.is_some_and(|m| m != p.coverage_amount),
+                end_date_changed: end_date.is_some_and(|d| d != p.end_date),
+            };
+            let old = p.status;
+            if let Some(m) = premium {
+                p.premium = m;
+            }
+            if let Some(m) = coverage {
+                p.coverage_amount = m;
+            }
+            if let Some(d) = end_date {
+                p.end_date = d;
+            }
+            if let Some(s) = status {
+                p.status = s;
+            }
+            p.updated_at = now;
+            if p.status != old {
+                let row = StatusChange {
+                    subject: Subject::Policy(p.id),
+                    organization_id: p.organization_id,
+                    old_status: Some(old.as_str()),
+                    new_status: p.status.as_str(),
+                    changed_by: caller.user_id,
+                    changed_at: now,
+                    reason: reason.as_deref(),
+                    metadata: Metadata::Flags(flags),
+                }
+                .render(Uuid::new_v4());
+                e.push_history(row);
+            }
+            Ok(())
+        });
+    match result {
+        None => Err(ApiError::not_found(NOT_FOUND)),
+        Some(Err(e)) => Err(e),
+        Some(Ok(())) => state
+            .shared()
+            .store
+            .read::<Policy, _>(&id, |e| envelope::raw_data(StatusCode::OK, e.json(), None))
+            .ok_or(ApiError::not_found(NOT_FOUND)),
+    }
+}
+
+/// `DELETE /api/v1/policies/:id`.
+pub async fn delete(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = path_id(&id).ok_or(ApiError::not_found(NOT_FOUND))?;
+    if state.shared().store.remove::<Policy>(&id) {
+        Ok(envelope::message(
+            StatusCode::OK,
+            "Policy deleted successfully",
+        ))
+    } else {
+        Err(ApiError::not_found(NOT_FOUND))
+    }
+}
+
+/// `POST /api/v1/policies/:id/file-claim` `{incidentDate, description, claimAmount}`: files a
+/// claim against an ACTIVE policy (201 with the claim).
+pub async fn file_claim(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let id = path_id(&id).ok_or(ApiError::not_found(NOT_FOUND))?;
+    let body = parse_body(&body)?;
+    let input = ClaimInput::from_body_without_policy(&body)?;
+    let status = state
+        .shared()
+        .store
+        .read::<Policy, _>(&id, |e| e.rec.status)
+        .ok_or(ApiError::not_found(NOT_FOUND))?;
+    if status != PolicyStatus::Active {
+        return Err(ApiError::bad_request(
+            "Can only file claims for active policies",
+        ));
+    }
+    file_claim_for(&state, &caller, id, input)
+}

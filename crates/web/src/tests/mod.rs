@@ -1,0 +1,10 @@
+//! Tests of the whole app: through the router without sockets ([`api`], [`access`],
+//! [`locust`], [`live`]) and over a real loopback socket ([`socket`]). The target is a
+//! `cicada_testkit::RecordingServer`.
+
+mod access;
+mod api;
+mod live;
+mod locust;
+mod socket;
+mod support;

@@ -1,0 +1,99 @@
+//! `cicada target`: the DynaClaimz stand-in (`cicada-target`) as a process.
+//!
+//! Flags are resolved and checked before anything listens (bad flags exit 2). The bound
+//! address is logged (`listening on http://ADDR`) so that `--listen 127.0.0.1:0` is usable
+//! by scripts and tests. SIGINT/SIGTERM stop it: in-flight requests finish (bounded by a
+//! grace period) and the process exits 0.
+
+use std::process::ExitCode;
+
+use cicada_target::config::duration_flag;
+use cicada_target::latency::LatencyModel;
+use cicada_target::rate_limit::RateLimit;
+use cicada_target::{AccessLogDest, AppState, ConfigError, TargetConfig};
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::TargetArgs;
+use crate::{exit, signal, usage_error};
+
+/// Runs `cicada target` to completion.
+pub fn run(args: &TargetArgs) -> ExitCode {
+    let config = match resolve(args) {
+        Ok(c) => c,
+        Err(e) => return usage_error(e),
+    };
+    let format = match args.log_format.parse::<cicada_telemetry::LogFormat>() {
+        Ok(f) => f,
+        Err(e) => return usage_error(e),
+    };
+    if let Err(e) = cicada_telemetry::init_logging(format, &args.log_level) {
+        return usage_error(e);
+    }
+    let runtime = {
+        let mut builder = tokio::runtime::Builder::new_multi_thread();
+        builder.enable_all();
+        if let Some(n) = args.worker_threads {
+            builder.worker_threads(n.max(1));
+        }
+        match builder.build() {
+            Ok(rt) => rt,
+            Err(e) => {
+                eprintln!("error: cannot start the runtime: {e}");
+                return ExitCode::from(exit::RUNTIME);
+            }
+        }
+    };
+    let listen = args.listen;
+    let result = runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+        let state = AppState::new(&config).map_err(|e| e.to_string())?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| format!("cannot read the bound address: {e}"))?;
+        let seed = state.seed();
+        tracing::info!(
+            organizations = seed.organizations.len(),
+            users = seed.users.len(),
+            seed = config.seed,
+            "seeded; every user's password is {}",
+            cicada_target::SEED_PASSWORD
+        );
+        tracing::info!(%addr, "listening on http://{addr}");
+        let shutdown = CancellationToken::new();
+        tokio::spawn(signal::cancel_on_signal(shutdown.clone()));
+        cicada_target::serve_state(state, listener, shutdown.cancelled_owned())
+            .await
+            .map_err(|e| format!("the server failed: {e}"))
+    });
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    match result {
+        Ok(()) => {
+            tracing::info!("stopped");
+            ExitCode::from(exit::OK)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(exit::RUNTIME)
+        }
+    }
+}
+
+/// The flags as a checked [`TargetConfig`].
+fn resolve(args: &TargetArgs) -> Result<TargetConfig, ConfigError> {
+    let config = TargetConfig {
+        seed: args.seed,
+        jwt_secret: args.jwt_secret.clone(),
+        jwt_expiry: duration_flag("--jwt-expiry", &args.jwt_expiry)?,
+        max_records: args.max_records,
+        max_organizations: args.max_organizations,
+        latency: LatencyModel::parse(&args.latency)?,
+        error_rate: args.error_rate,
+        rate_limit: RateLimit::parse(&args.rate_limit)?,
+        access_log: AccessLogDest::parse(&args.access_log)?,
+        ..TargetConfig::default()
+    };
+    config.validate()?;
+    Ok(config)
+}

@@ -1,0 +1,12 @@
+//! The web UI and API of the real `cicada` binary.
+//!
+//! - [`browser`]: the UI in a real browser: headless Chromium (Debian's `chromium` and
+//!   `chromium-driver`) driven over WebDriver by fantoccini, with a screenshot of every tab in
+//!   `target/ui-screenshots/` (look at them after a UI change);
+//! - [`process`]: UI mode as a process: a port in use, `--autostart` with `-t`, SIGTERM and the
+//!   reports, `--html` after a headless run.
+
+mod browser;
+mod driver;
+mod process;
+mod support;
