@@ -98,7 +98,6 @@ pub async fn run(
 /// Prints the final tables (statistics, percentiles, failures) like Locust at the end of a run.
 pub fn print_summary(stats: &Stats) {
     println!("{}", report::table(stats));
-    println!("Response time percentiles (approximated)");
     println!("{}", report::percentile_table(stats));
     if stats.total_failures() > 0 {
         println!("Error report");
