@@ -17,9 +17,9 @@ use clap::Parser;
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::{DemoArgs, RunArgs};
-use crate::config::{RunConfig, parse_host};
+use crate::config::parse_host;
 use crate::registry::Registry;
-use crate::{exit, headless, reports, signal, source, usage_error, web_run};
+use crate::{launch, signal, usage_error};
 
 /// The scenario the demo runs when none is given.
 pub const DEFAULT_SCENARIO: &str = "dynaclaimz-agents";
@@ -83,41 +83,19 @@ pub fn run(args: &DemoArgs, registry: &Registry) -> ExitCode {
         Ok(r) => r.args,
         Err(e) => return usage_error(e),
     };
-    let env = |name: &str| std::env::var(name).ok();
-    let cfg = match RunConfig::resolve(&run_args, &env) {
-        Ok(cfg) => cfg,
-        Err(e) => return usage_error(e),
-    };
-    if let Err(e) = reports::ReportFiles::of(&cfg).check() {
-        return usage_error(e);
-    }
-    let web = match (cfg.headless, web_run::WebSettings::resolve(&run_args)) {
-        (true, _) => None,
-        (false, Ok(web)) => Some(web),
-        (false, Err(e)) => return usage_error(e),
-    };
-    let logs = match cicada_telemetry::init_logging(cfg.log_format, &cfg.log_level) {
-        Ok(logs) => logs,
-        Err(e) => return usage_error(e),
-    };
-    let loaded = match source::load(&cfg.source, registry, &cfg.tags) {
-        Ok(l) => l,
-        Err(e) => return usage_error(e),
+    let prepared = match launch::prepare(&run_args, registry) {
+        Ok(p) => p,
+        Err(code) => return code,
     };
     let host = match parse_host("the target", &format!("http://{target_addr}")) {
         Ok(h) => h,
         Err(e) => return usage_error(e),
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match launch::runtime(prepared.cfg.worker_threads) {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
-            return ExitCode::from(exit::RUNTIME);
-        }
+        Err(code) => return code,
     };
+    let plan = prepared.loaded.plan.clone();
     let result = runtime.block_on(async {
         let listener = tokio::net::TcpListener::from_std(listener)?;
         // The access log stays off: its lines would bury the tables (and the UI shows traffic).
@@ -137,10 +115,7 @@ pub fn run(args: &DemoArgs, registry: &Registry) -> ExitCode {
         );
         let shutdown = CancellationToken::new();
         tokio::spawn(signal::cancel_on_signal(shutdown.clone()));
-        let outcome = match &web {
-            None => headless::run(&cfg, loaded.plan, host, shutdown).await,
-            Some(web) => web_run::run(&cfg, web, loaded.plan, host, shutdown, logs).await,
-        };
+        let outcome = launch::drive(prepared, plan, host, shutdown).await;
         // The run is over (its users stopped): now the target may go.
         stop_target.cancel();
         match tokio::time::timeout(Duration::from_secs(10), target).await {
@@ -150,16 +125,7 @@ pub fn run(args: &DemoArgs, registry: &Registry) -> ExitCode {
         }
         outcome
     });
-    runtime.shutdown_timeout(Duration::from_secs(1));
-    match result {
-        Ok(outcome) if outcome.fail_ratio_exceeded => ExitCode::from(exit::FAIL_RATIO),
-        Ok(_) => ExitCode::from(exit::OK),
-        Err(e) if e.is::<web_run::BindError>() => usage_error(format!("{e:#}")),
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::from(exit::RUNTIME)
-        }
-    }
+    launch::finish(runtime, result)
 }
 
 #[cfg(test)]

@@ -24,6 +24,7 @@ pub mod cli;
 pub mod config;
 mod demo_cmd;
 pub mod headless;
+mod launch;
 pub mod registry;
 pub mod reports;
 pub mod signal;
@@ -41,7 +42,7 @@ pub use cicada_engine as engine;
 pub use registry::Registry;
 
 use crate::cli::{Cli, Command, RunArgs};
-use crate::config::{RunConfig, parse_host};
+use crate::config::parse_host;
 
 /// Exit statuses.
 pub mod exit {
@@ -82,28 +83,11 @@ fn usage_error(message: impl std::fmt::Display) -> ExitCode {
 }
 
 fn run_command(args: &RunArgs, registry: &Registry) -> ExitCode {
-    let env = |name: &str| std::env::var(name).ok();
-    let cfg = match RunConfig::resolve(args, &env) {
-        Ok(cfg) => cfg,
-        Err(e) => return usage_error(e),
+    let prepared = match launch::prepare(args, registry) {
+        Ok(p) => p,
+        Err(code) => return code,
     };
-    if let Err(e) = reports::ReportFiles::of(&cfg).check() {
-        return usage_error(e);
-    }
-    let web = match (cfg.headless, web_run::WebSettings::resolve(args)) {
-        (true, _) => None,
-        (false, Ok(web)) => Some(web),
-        (false, Err(e)) => return usage_error(e),
-    };
-    let logs = match cicada_telemetry::init_logging(cfg.log_format, &cfg.log_level) {
-        Ok(logs) => logs,
-        Err(e) => return usage_error(e),
-    };
-    let loaded = match source::load(&cfg.source, registry, &cfg.tags) {
-        Ok(l) => l,
-        Err(e) => return usage_error(e),
-    };
-    let host = match (&cfg.host, &loaded.host) {
+    let host = match (&prepared.cfg.host, &prepared.loaded.host) {
         (Some(h), _) => h.clone(),
         (None, Some(h)) => match parse_host("the scenario's `host`", h) {
             Ok(h) => h,
@@ -115,37 +99,15 @@ fn run_command(args: &RunArgs, registry: &Registry) -> ExitCode {
             );
         }
     };
-    let runtime = {
-        let mut builder = tokio::runtime::Builder::new_multi_thread();
-        builder.enable_all();
-        if let Some(n) = cfg.worker_threads {
-            builder.worker_threads(n);
-        }
-        match builder.build() {
-            Ok(rt) => rt,
-            Err(e) => {
-                eprintln!("error: cannot start the runtime: {e}");
-                return ExitCode::from(exit::RUNTIME);
-            }
-        }
+    let runtime = match launch::runtime(prepared.cfg.worker_threads) {
+        Ok(rt) => rt,
+        Err(code) => return code,
     };
+    let plan = prepared.loaded.plan.clone();
     let result = runtime.block_on(async {
         let shutdown = CancellationToken::new();
         tokio::spawn(signal::cancel_on_signal(shutdown.clone()));
-        match &web {
-            None => headless::run(&cfg, loaded.plan, host, shutdown).await,
-            Some(web) => web_run::run(&cfg, web, loaded.plan, host, shutdown, logs).await,
-        }
+        launch::drive(prepared, plan, host, shutdown).await
     });
-    // Users were already stopped; don't wait for stray tasks (e.g. idle connections).
-    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
-    match result {
-        Ok(outcome) if outcome.fail_ratio_exceeded => ExitCode::from(exit::FAIL_RATIO),
-        Ok(_) => ExitCode::from(exit::OK),
-        Err(e) if e.is::<web_run::BindError>() => usage_error(format!("{e:#}")),
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::from(exit::RUNTIME)
-        }
-    }
+    launch::finish(runtime, result)
 }

@@ -29,19 +29,9 @@ pub fn run(args: &TargetArgs) -> ExitCode {
     if let Err(e) = cicada_telemetry::init_logging(format, &args.log_level) {
         return usage_error(e);
     }
-    let runtime = {
-        let mut builder = tokio::runtime::Builder::new_multi_thread();
-        builder.enable_all();
-        if let Some(n) = args.worker_threads {
-            builder.worker_threads(n.max(1));
-        }
-        match builder.build() {
-            Ok(rt) => rt,
-            Err(e) => {
-                eprintln!("error: cannot start the runtime: {e}");
-                return ExitCode::from(exit::RUNTIME);
-            }
-        }
+    let runtime = match crate::launch::runtime(args.worker_threads) {
+        Ok(rt) => rt,
+        Err(code) => return code,
     };
     let listen = args.listen;
     let result = runtime.block_on(async move {
