@@ -26,7 +26,7 @@ use crate::views::{self, StatusView, stats_json, to_rounded_value};
 /// The OpenAPI document (hand-written; a test checks it lists every route).
 pub const OPENAPI: &str = include_str!("openapi.json");
 
-/// Turns a body rejection into our error (413 for a body over the limit).
+/// Turns a body rejection into our error (400 for a body over the limit).
 pub(crate) fn body_or_error(
     body: Result<Bytes, BytesRejection>,
     limit: usize,

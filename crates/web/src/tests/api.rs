@@ -169,7 +169,7 @@ async fn bad_input_is_refused_and_the_swarm_is_untouched() {
         "x".repeat(100_000)
     );
     let a = send(&h.app, post("/api/swarm", huge)).await;
-    assert_eq!(a.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
     assert!(
         a.json()["error"]
             .as_str()
