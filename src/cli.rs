@@ -257,9 +257,19 @@ pub struct RunArgs {
     #[arg(long, env = "CICADA_WEB_READ_ONLY")]
     pub web_read_only: bool,
 
-    /// Require the web credentials for /healthz and /readyz too.
+    /// Require the web credentials for /healthz, /readyz and /metrics too.
     #[arg(long, env = "CICADA_PROTECT_PROBES")]
     pub protect_probes: bool,
+
+    /// Upper bounds of the /metrics latency histogram, seconds, comma-separated, ascending.
+    #[arg(
+        long,
+        env = "CICADA_METRICS_BUCKETS",
+        value_delimiter = ',',
+        default_value = "0.005,0.01,0.025,0.05,0.1,0.25,0.5,1,2.5,5,10",
+        value_name = "SECONDS,..."
+    )]
+    pub metrics_buckets: Vec<f64>,
 }
 
 /// Flags of `cicada target` (see docs/target.md).

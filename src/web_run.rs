@@ -83,6 +83,10 @@ impl WebSettings {
                 reason: "empty address".into(),
             });
         }
+        cicada_web::metrics::validate_buckets(&args.metrics_buckets).map_err(|e| WebFlagError {
+            flag: "--metrics-buckets (CICADA_METRICS_BUCKETS)",
+            reason: e.to_string(),
+        })?;
         Ok(WebSettings {
             host: args.web_host.trim().to_owned(),
             port: args.web_port,
@@ -91,6 +95,7 @@ impl WebSettings {
                 token,
                 read_only: args.web_read_only,
                 protect_probes: args.protect_probes,
+                metrics_buckets: args.metrics_buckets.clone(),
                 ..WebConfig::default()
             },
         })
@@ -231,6 +236,10 @@ mod tests {
         let w = WebSettings::resolve(&args(&[])).expect("defaults");
         assert_eq!((w.host.as_str(), w.port), ("127.0.0.1", 8089));
         assert!(!w.config.requires_auth() && !w.config.read_only);
+        assert_eq!(
+            w.config.metrics_buckets,
+            cicada_web::metrics::DEFAULT_BUCKETS.to_vec()
+        );
         let w = WebSettings::resolve(&args(&[
             "--web-port",
             "0",
@@ -238,8 +247,11 @@ mod tests {
             "admin:pw",
             "--web-read-only",
             "--protect-probes",
+            "--metrics-buckets",
+            "0.1,1",
         ]))
         .expect("flags");
+        assert_eq!(w.config.metrics_buckets, vec![0.1, 1.0]);
         assert_eq!(w.port, 0);
         assert!(w.config.read_only && w.config.protect_probes);
         assert_eq!(w.config.credentials.map(|c| c.user), Some("admin".into()));
@@ -253,6 +265,8 @@ mod tests {
             (&["--web-token", " "], "--web-token"),
             (&["--protect-probes"], "--protect-probes"),
             (&["--web-host", ""], "--web-host"),
+            (&["--metrics-buckets", "0.5,0.1"], "--metrics-buckets"),
+            (&["--metrics-buckets", "0"], "--metrics-buckets"),
         ];
         for (argv, flag) in cases {
             let err = WebSettings::resolve(&args(argv)).expect_err("refused");

@@ -47,6 +47,22 @@ impl Entry {
         }
     }
 
+    /// How many requests took at most each of `bounds_us` (ascending, microseconds).
+    ///
+    /// Counted from the HDR histogram, so a bound falls into its bucket with the histogram's
+    /// 0.1 % precision; the result is cumulative and never exceeds `requests`.
+    pub(crate) fn counts_at_or_below(&self, bounds_us: &[u64]) -> Vec<u64> {
+        let mut out = Vec::with_capacity(bounds_us.len());
+        let mut prev = 0u64;
+        for &b in bounds_us {
+            // Values equivalent to `b` count as at-or-below it (within precision).
+            let n = self.hist.count_between(0, b).min(self.requests).max(prev);
+            out.push(n);
+            prev = n;
+        }
+        out
+    }
+
     /// Adds one interval's measurements of this row, as second `tick`.
     pub(crate) fn absorb(&mut self, e: &IntervalEntry, tick: u64) {
         self.requests = self.requests.saturating_add(e.count);

@@ -57,7 +57,7 @@ pub use key::{
 };
 pub use recorder::{Recorder, RecorderConfig};
 pub use snapshot::{EntrySnapshot, FailureSnapshot, Percentiles, Snapshot};
-pub use stats::{AGGREGATED_NAME, Stats, StatsConfig};
+pub use stats::{AGGREGATED_NAME, LatencyBuckets, Stats, StatsConfig};
 pub use wire::DecodeError;
 
 #[cfg(test)]

@@ -126,6 +126,21 @@ fn unix_secs(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
+/// One row's latency distribution at chosen bounds (see [`Stats::latency_buckets`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LatencyBuckets {
+    /// HTTP method (or request type).
+    pub method: String,
+    /// Request name.
+    pub name: String,
+    /// Requests of the row.
+    pub count: u64,
+    /// Sum of their latencies, microseconds.
+    pub sum_us: u64,
+    /// Requests at or below each bound, cumulative (same length as the bounds).
+    pub at_or_below: Vec<u64>,
+}
+
 impl Stats {
     /// Empty statistics.
     pub fn new(config: StatsConfig) -> Self {
@@ -380,6 +395,22 @@ impl Stats {
     /// The newest per-second point.
     pub fn last_point(&self) -> Option<&HistoryPoint> {
         self.history.back()
+    }
+
+    /// Cumulative latency distribution of every row (sorted like [`Stats::snapshot`]), counted
+    /// at the given upper bounds in microseconds (ascending): what a Prometheus histogram needs.
+    pub fn latency_buckets(&self, bounds_us: &[u64]) -> Vec<LatencyBuckets> {
+        let mut rows: Vec<(&RequestKey, &Entry)> = self.entries.iter().collect();
+        rows.sort_by(|a, b| (&a.0.name, &a.0.method).cmp(&(&b.0.name, &b.0.method)));
+        rows.into_iter()
+            .map(|(k, e)| LatencyBuckets {
+                method: k.method.to_string(),
+                name: k.name.to_string(),
+                count: e.requests,
+                sum_us: e.sum_us,
+                at_or_below: e.counts_at_or_below(bounds_us),
+            })
+            .collect()
     }
 
     /// A serialisable view of everything: rows sorted by `(name, method)`, the `Aggregated`

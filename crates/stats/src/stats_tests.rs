@@ -360,3 +360,25 @@ proptest! {
         prop_assert_eq!(counts(&s1), counts(&s2));
     }
 }
+
+#[test]
+fn latency_buckets_are_cumulative_and_bounded_by_requests() {
+    let mut stats = Stats::new(StatsConfig::default());
+    let a = key("GET", "/a");
+    stats.apply(interval(std::slice::from_ref(&a), 3, 10), at(T0), 1);
+    stats.apply(interval(std::slice::from_ref(&a), 2, 200), at(T0 + 1), 1);
+    let rows = stats.latency_buckets(&[5_000, 50_000, 500_000]);
+    assert_eq!(rows.len(), 1);
+    let r = &rows[0];
+    assert_eq!((r.method.as_str(), r.name.as_str()), ("GET", "/a"));
+    assert_eq!(r.count, 5);
+    assert_eq!(r.sum_us, 3 * 10_000 + 2 * 200_000);
+    assert_eq!(r.at_or_below, vec![0, 3, 5]);
+    // A bound equal to a recorded value counts it.
+    assert_eq!(stats.latency_buckets(&[10_000])[0].at_or_below, vec![3]);
+    assert!(
+        Stats::new(StatsConfig::default())
+            .latency_buckets(&[1])
+            .is_empty()
+    );
+}

@@ -39,6 +39,7 @@ mod error;
 mod history;
 pub mod live;
 pub mod locust;
+pub mod metrics;
 mod ratio;
 pub mod report;
 mod routes;

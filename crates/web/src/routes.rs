@@ -10,7 +10,7 @@ use axum::routing::{get, post};
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::{access, api, assets, live, locust};
+use crate::{access, api, assets, live, locust, metrics};
 
 pub(crate) fn router(state: AppState) -> Router {
     let changes = Router::new()
@@ -31,6 +31,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/login", post(access::login))
         .route("/healthz", get(api::healthz))
         .route("/readyz", get(api::readyz))
+        .route("/metrics", get(metrics::metrics))
         .route("/api/openapi.json", get(api::openapi))
         .route("/api/info", get(api::info))
         .route("/api/stats", get(api::stats))

@@ -25,8 +25,11 @@ pub struct WebConfig {
     pub token: Option<String>,
     /// `--web-read-only`: show everything, refuse changes with 403.
     pub read_only: bool,
-    /// `--protect-probes`: `/healthz` and `/readyz` need credentials too.
+    /// `--protect-probes`: `/healthz`, `/readyz` and `/metrics` need credentials too.
     pub protect_probes: bool,
+    /// `--metrics-buckets`: upper bounds of the `/metrics` latency histogram, seconds
+    /// (checked by [`crate::metrics::validate_buckets`]).
+    pub metrics_buckets: Vec<f64>,
     /// Largest request body, bytes.
     pub body_limit: usize,
 }
@@ -38,6 +41,7 @@ impl Default for WebConfig {
             token: None,
             read_only: false,
             protect_probes: false,
+            metrics_buckets: crate::metrics::DEFAULT_BUCKETS.to_vec(),
             body_limit: DEFAULT_BODY_LIMIT,
         }
     }

@@ -58,6 +58,7 @@ async fn basic_auth_protects_everything_but_the_probes() {
     );
     assert_eq!(send(&h.app, get("/healthz")).await.status, StatusCode::OK);
     assert_eq!(send(&h.app, get("/readyz")).await.status, StatusCode::OK);
+    assert_eq!(send(&h.app, get("/metrics")).await.status, StatusCode::OK);
     assert_eq!(
         send(&h.app, get("/assets/app.css")).await.status,
         StatusCode::OK
@@ -80,9 +81,19 @@ async fn protect_probes_closes_them_too() {
         send(&h.app, get("/readyz")).await.status,
         StatusCode::UNAUTHORIZED
     );
+    assert_eq!(
+        send(&h.app, get("/metrics")).await.status,
+        StatusCode::UNAUTHORIZED
+    );
     let a = send(
         &h.app,
         with_header(get("/healthz"), header::AUTHORIZATION, "Bearer s3cret"),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK);
+    let a = send(
+        &h.app,
+        with_header(get("/metrics"), header::AUTHORIZATION, "Bearer s3cret"),
     )
     .await;
     assert_eq!(a.status, StatusCode::OK);

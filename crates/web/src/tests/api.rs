@@ -378,6 +378,7 @@ async fn probes_openapi_and_assets() {
 pub(super) const ROUTES: &[(&str, &str)] = &[
     ("GET", "/healthz"),
     ("GET", "/readyz"),
+    ("GET", "/metrics"),
     ("GET", "/api/openapi.json"),
     ("GET", "/api/info"),
     ("GET", "/api/stats"),

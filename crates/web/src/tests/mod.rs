@@ -6,5 +6,6 @@ mod access;
 mod api;
 mod live;
 mod locust;
+mod metrics;
 mod socket;
 mod support;
