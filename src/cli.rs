@@ -178,6 +178,24 @@ pub struct RunArgs {
     #[arg(long, env = "CICADA_NO_HTTP2")]
     pub no_http2: bool,
 
+    /// W3C trace context on requests: per-task (one trace per task run), per-request, or off.
+    #[arg(
+        long,
+        env = "CICADA_TRACE_CONTEXT",
+        default_value = "per-task",
+        value_name = "MODE"
+    )]
+    pub trace_context: String,
+
+    /// Share of traces marked sampled in `traceparent` (0.0-1.0).
+    #[arg(
+        long,
+        env = "CICADA_TRACE_SAMPLE_RATIO",
+        default_value_t = 1.0,
+        value_name = "RATIO"
+    )]
+    pub trace_sample_ratio: f64,
+
     /// Seed for the users' random choices (default: random).
     #[arg(long, env = "CICADA_SEED", value_name = "N")]
     pub seed: Option<u64>,

@@ -72,6 +72,8 @@ pub struct RunConfig {
     pub client: ClientConfig,
     /// RNG seed.
     pub seed: u64,
+    /// Trace headers on requests.
+    pub trace: cicada_engine::TraceConfig,
     /// Statistics bounds.
     pub stats: StatsConfig,
     /// Log format.
@@ -259,6 +261,21 @@ impl RunConfig {
             http2: !args.no_http2,
             ..ClientConfig::default()
         };
+        let trace_mode = args
+            .trace_context
+            .parse()
+            .map_err(|reason| ConfigError::Invalid {
+                flag: "--trace-context (CICADA_TRACE_CONTEXT)",
+                value: args.trace_context.clone(),
+                reason,
+            })?;
+        if !(0.0..=1.0).contains(&args.trace_sample_ratio) {
+            return Err(ConfigError::Invalid {
+                flag: "--trace-sample-ratio (CICADA_TRACE_SAMPLE_RATIO)",
+                value: args.trace_sample_ratio.to_string(),
+                reason: "expected a ratio between 0.0 and 1.0".into(),
+            });
+        }
         Ok(RunConfig {
             source: resolve_source(&args.source)?,
             host,
@@ -276,6 +293,10 @@ impl RunConfig {
             stop_timeout: parse_duration("--stop-timeout", &args.stop_timeout)?,
             client,
             seed: args.seed.unwrap_or_else(rand_seed),
+            trace: cicada_engine::TraceConfig {
+                mode: trace_mode,
+                sample_ratio: args.trace_sample_ratio,
+            },
             stats: StatsConfig {
                 max_entries: args.max_entries,
                 ..StatsConfig::default()
@@ -389,6 +410,14 @@ mod tests {
             (&["-f", "s", "--fail-ratio", "2"], "--fail-ratio"),
             (&["-f", "s", "--log-format", "xml"], "--log-format"),
             (&["-f", "s", "--print-interval", "1ms"], "--print-interval"),
+            (
+                &["-f", "s", "--trace-context", "sometimes"],
+                "--trace-context",
+            ),
+            (
+                &["-f", "s", "--trace-sample-ratio", "1.5"],
+                "--trace-sample-ratio",
+            ),
         ];
         for (argv, flag) in cases {
             let err = RunConfig::resolve(&args(argv), &env_of(&[])).unwrap_err();

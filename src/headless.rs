@@ -45,6 +45,7 @@ pub async fn run(
             host: host.clone(),
             client: cfg.client.clone(),
             seed: cfg.seed,
+            trace: cfg.trace,
         },
         cfg.stats.clone(),
         CancellationToken::new(),

@@ -184,6 +184,30 @@ users:
         assert!(v.path.starts_with("/api/v1/quotes/id-"), "{}", v.path);
         assert_eq!(v.query.as_deref(), Some("verbose=true"));
     }
+    // Trace context: every request has a traceparent; the two requests of one task run share
+    // the trace id; baggage names the user type and the task.
+    let trace_of = |r: &cicada_testkit::Recorded| {
+        let v = r.headers["traceparent"].to_str().unwrap().to_string();
+        let parts: Vec<String> = v.split('-').map(str::to_string).collect();
+        assert_eq!(parts.len(), 4, "{v}");
+        assert_eq!((parts[1].len(), parts[2].len()), (32, 16), "{v}");
+        parts[1].clone()
+    };
+    let create_traces: HashSet<String> = creates.iter().map(|c| trace_of(c)).collect();
+    for v in &views {
+        assert!(
+            create_traces.contains(&trace_of(v)),
+            "a view shares its create's trace"
+        );
+        assert_eq!(
+            v.headers["baggage"],
+            "cicada.synthetic=true,cicada.user_type=Agent,cicada.task=Create%20then%20view"
+        );
+    }
+    for login in &logins {
+        let baggage = login.headers["baggage"].to_str().unwrap();
+        assert!(baggage.ends_with("cicada.task=on_start"), "{baggage}");
+    }
     // Ids create no rows of their own.
     assert_eq!(
         entry(&report, "GET", "/api/v1/quotes/[id]")["requests"]

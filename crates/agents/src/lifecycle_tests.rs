@@ -117,6 +117,7 @@ async fn quotes_get_converted_and_claims_decided() {
             host: url::Url::parse(&format!("http://{addr}")).expect("url"),
             client: ClientConfig::default(),
             seed: 7,
+            trace: cicada_engine::TraceConfig::default(),
         },
         recorder.clone(),
         shutdown.clone(),

@@ -376,6 +376,7 @@ users:
                 host: Url::parse(host).unwrap(),
                 client: ClientConfig::default(),
                 seed: 1,
+                trace: cicada_engine::TraceConfig::default(),
             },
             StatsConfig::default(),
             CancellationToken::new(),

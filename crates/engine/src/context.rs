@@ -21,6 +21,7 @@ use tokio_util::sync::CancellationToken;
 use crate::backoff::Backoff;
 use crate::client::{ClientError, HttpSession};
 use crate::timer_grid::TimerGrid;
+use crate::trace::{TraceConfig, Tracer};
 use crate::user::TaskError;
 
 /// A user's execution context. Created by the engine, one per user.
@@ -32,6 +33,9 @@ pub struct Context {
     rng: SmallRng,
     backoff: Backoff,
     grid: TimerGrid,
+    tracer: Tracer,
+    /// The `baggage` header of the task being run.
+    baggage: Option<HeaderValue>,
     /// Requests handed to the session so far (wrapping); lets the runner tell a task that failed
     /// before sending anything from one that sent requests.
     sent: u64,
@@ -72,6 +76,7 @@ impl Context {
         stop: CancellationToken,
         seed: u64,
         grid: TimerGrid,
+        trace: TraceConfig,
     ) -> Self {
         Context {
             user_id,
@@ -81,8 +86,17 @@ impl Context {
             rng: SmallRng::seed_from_u64(seed ^ user_id.wrapping_mul(0x9E37_79B9_7F4A_7C15)),
             backoff: Backoff::default(),
             grid,
+            tracer: Tracer::new(trace),
+            baggage: None,
             sent: 0,
         }
+    }
+
+    /// A task (or `on_start`/`on_stop`) begins: its requests get `baggage` and, with per-task
+    /// traces, a new trace id.
+    pub(crate) fn begin_task(&mut self, baggage: Option<HeaderValue>) {
+        self.baggage = baggage;
+        self.tracer.begin_task(&mut self.rng);
     }
 
     /// Requests sent so far (wrapping counter).
@@ -187,7 +201,7 @@ impl Context {
         key: &RequestKey,
         method: Method,
         target: &str,
-        headers: HeaderMap,
+        mut headers: HeaderMap,
         body: Bytes,
         timeout: Option<Duration>,
         judge: J,
@@ -201,6 +215,8 @@ impl Context {
             let unit = self.unit();
             self.sleep(self.backoff.delay(failures, unit)).await?;
         }
+        self.tracer
+            .apply(&mut self.rng, &mut headers, self.baggage.as_ref());
         let started = Instant::now();
         self.sent = self.sent.wrapping_add(1);
         match self

@@ -22,6 +22,7 @@
 //! - [`runner`]: the spawner loop and the handle that drives it.
 //! - [`yaml`]: the YAML scenario tier as an implementation of the user traits.
 //! - [`backoff`]: capped, jittered exponential backoff after connection errors.
+//! - [`trace`]: W3C `traceparent` and `baggage` headers on every request.
 //! - [`timer_grid`]: timer slack, so users due at about the same time wake together.
 
 pub mod backoff;
@@ -31,6 +32,7 @@ pub mod distribution;
 pub mod plan;
 pub mod runner;
 pub mod timer_grid;
+pub mod trace;
 pub mod user;
 pub mod yaml;
 
@@ -38,4 +40,5 @@ pub use cicada_scenario::Wait;
 pub use context::{Context, RequestBuilder, Response};
 pub use plan::{Plan, PlanError, TagFilter};
 pub use runner::{Engine, EngineConfig, EngineHandle, EngineState, EngineStatus};
+pub use trace::{TraceConfig, TraceMode};
 pub use user::{TaskError, TaskInfo, User, UserType};

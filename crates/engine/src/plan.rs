@@ -7,6 +7,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use cicada_scenario::Wait;
+use http::HeaderValue;
 
 use crate::distribution::{Distribution, Share};
 use crate::user::{TaskInfo, UserType};
@@ -112,6 +113,10 @@ pub struct PlanEntry {
     pub picker: TaskPicker,
     /// Think time between tasks.
     pub wait: Wait,
+    /// The `baggage` header of each task (same indices as `tasks`).
+    pub baggage: Vec<Option<HeaderValue>>,
+    /// The `baggage` header of `on_start` and `on_stop`.
+    pub lifecycle_baggage: [Option<HeaderValue>; 2],
 }
 
 /// The user types to run and how users are distributed among them.
@@ -139,7 +144,17 @@ impl Plan {
                 return Err(PlanError::NoTasks(name));
             }
             if let Some(picker) = TaskPicker::new(&tasks, filter, ty.sequential()) {
+                let baggage = tasks
+                    .iter()
+                    .map(|t| crate::trace::baggage(&name, &t.name))
+                    .collect();
+                let lifecycle_baggage = [
+                    crate::trace::baggage(&name, "on_start"),
+                    crate::trace::baggage(&name, "on_stop"),
+                ];
                 entries.push(PlanEntry {
+                    baggage,
+                    lifecycle_baggage,
                     wait: ty.wait(),
                     user_type: ty,
                     name,

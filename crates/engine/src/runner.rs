@@ -31,6 +31,7 @@ use crate::client::{Client, ClientBuildError, ClientConfig};
 use crate::context::Context;
 use crate::plan::Plan;
 use crate::timer_grid::TimerGrid;
+use crate::trace::TraceConfig;
 use crate::user::TaskError;
 
 /// Largest number of users one engine accepts (a typo guard, far above what a process carries).
@@ -45,6 +46,8 @@ pub struct EngineConfig {
     pub client: ClientConfig,
     /// Seed for the users' random number generators.
     pub seed: u64,
+    /// Trace headers on requests.
+    pub trace: TraceConfig,
 }
 
 /// What the engine is doing.
@@ -122,6 +125,7 @@ impl Engine {
             tracker: TaskTracker::new(),
             stopped: false,
             grid: TimerGrid::default(),
+            trace: config.trace,
         };
         let done = finished.clone();
         tokio::spawn(async move {
@@ -212,6 +216,7 @@ struct Spawner {
     stopped: bool,
     /// Where the users' think times end (shared, so they wake together).
     grid: TimerGrid,
+    trace: TraceConfig,
 }
 
 impl Spawner {
@@ -328,6 +333,7 @@ impl Spawner {
             stop.clone(),
             self.seed,
             self.grid,
+            self.trace,
         );
         let task = self.tracker.spawn(run_user(
             self.plan.clone(),
@@ -426,6 +432,7 @@ async fn run_user(
     // on_start: a login that fails is retried after a growing pause, never in a tight loop.
     let mut attempts = 0u32;
     loop {
+        cx.begin_task(entry.lifecycle_baggage[0].clone());
         match user.on_start(&mut cx).await {
             Ok(()) => break,
             Err(TaskError::Stopped) => return cx.close(),
@@ -448,6 +455,7 @@ async fn run_user(
         let task = entry.picker.pick(runs, cx.unit());
         runs = runs.wrapping_add(1);
         let started = Instant::now();
+        cx.begin_task(entry.baggage.get(task).cloned().flatten());
         let sent_before = cx.requests_sent();
         let mut pause = match user.run_task(task, &mut cx).await {
             Err(TaskError::Stopped) => return cx.close(),
@@ -477,6 +485,7 @@ async fn run_user(
             slept = cx.sleep(pause) => if slept.is_err() { return cx.close() },
         }
     }
+    cx.begin_task(entry.lifecycle_baggage[1].clone());
     user.on_stop(&mut cx).await;
     cx.close();
 }

@@ -58,6 +58,7 @@ pub(super) async fn harness(config: WebConfig) -> Harness {
             host: Url::parse(&server.url()).expect("url"),
             client: ClientConfig::default(),
             seed: 7,
+            trace: cicada_engine::TraceConfig::default(),
         },
         StatsConfig::default(),
         CancellationToken::new(),
