@@ -9,6 +9,7 @@ pub mod caller;
 pub mod claims;
 pub mod directory;
 pub mod gateway;
+pub mod listing;
 pub mod policies;
 pub mod quotes;
 

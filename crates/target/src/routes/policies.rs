@@ -8,11 +8,10 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::envelope::{self, ApiError};
-use crate::query::ListQuery;
 use crate::rng::record_number;
 use crate::routes::caller::Caller;
 use crate::routes::claims::{ClaimInput, file_claim_for};
-use crate::routes::path_id;
+use crate::routes::{listing, path_id};
 use crate::store::Policy;
 use crate::store::enums::{PolicyStatus, PolicyType};
 use crate::store::history::{ChangeFlags, Metadata, StatusChange, Subject};
@@ -28,7 +27,7 @@ pub async fn list(
     caller: Caller,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
-    list_for(&state, &caller, q.as_deref(), false)
+    listing::list_page::<PolicyFilter>(&state, &caller, q.as_deref(), false)
 }
 
 /// `GET /api/v1/policies/my/policies`: the caller's own policies.
@@ -37,31 +36,7 @@ pub async fn mine(
     caller: Caller,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
-    list_for(&state, &caller, q.as_deref(), true)
-}
-
-fn list_for(
-    state: &AppState,
-    caller: &Caller,
-    raw: Option<&str>,
-    own: bool,
-) -> Result<Response, ApiError> {
-    let fail = || ApiError::internal("Failed to fetch policies");
-    let q = ListQuery::parse(raw);
-    let page = q.page().map_err(|_| fail())?;
-    let mut filter = PolicyFilter::from_query(&q).map_err(|_| fail())?;
-    if own {
-        filter = filter.of_user(caller.user_id);
-    }
-    let mut out = envelope::start_list(page.take.min(64) * 450);
-    let total = state.shared().store.write_page::<Policy>(
-        &caller.org_id,
-        &mut out,
-        |x| filter.matches(x),
-        page.skip,
-        page.take,
-    );
-    Ok(envelope::finish_list(out, &page.pagination(total)))
+    listing::list_page::<PolicyFilter>(&state, &caller, q.as_deref(), true)
 }
 
 /// `GET /api/v1/policies/:id` (any organization's).
@@ -70,12 +45,7 @@ pub async fn get_one(
     _caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let id = path_id(&id).ok_or(ApiError::not_found(NOT_FOUND))?;
-    state
-        .shared()
-        .store
-        .read::<Policy, _>(&id, |e| envelope::raw_data(StatusCode::OK, e.json(), None))
-        .ok_or(ApiError::not_found(NOT_FOUND))
+    listing::get_by_id::<Policy>(&state, &id, NOT_FOUND)
 }
 
 /// `GET /api/v1/policies/:id/history`: status changes, newest first.

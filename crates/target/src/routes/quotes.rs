@@ -12,11 +12,10 @@ use uuid::Uuid;
 use crate::AppState;
 use crate::envelope::{self, ApiError};
 use crate::money::{Money, js_display, js_number};
-use crate::query::ListQuery;
 use crate::rng::record_number;
 use crate::routes::caller::Caller;
-use crate::routes::path_id;
 use crate::routes::policies::{history_json, new_policy};
+use crate::routes::{listing, path_id};
 use crate::store::enums::{PolicyStatus, PolicyType, QuoteStatus};
 use crate::store::history::{ChangeFlags, Metadata, StatusChange, Subject};
 use crate::store::quotes::{QuoteFilter, premium};
@@ -103,7 +102,7 @@ pub async fn list(
     caller: Caller,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
-    list_for(&state, &caller, q.as_deref(), false)
+    listing::list_page::<QuoteFilter>(&state, &caller, q.as_deref(), false)
 }
 
 /// `GET /api/v1/quotes/my/quotes`.
@@ -112,31 +111,7 @@ pub async fn mine(
     caller: Caller,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
-    list_for(&state, &caller, q.as_deref(), true)
-}
-
-fn list_for(
-    state: &AppState,
-    caller: &Caller,
-    raw: Option<&str>,
-    own: bool,
-) -> Result<Response, ApiError> {
-    let fail = || ApiError::internal("Failed to fetch quotes");
-    let q = ListQuery::parse(raw);
-    let page = q.page().map_err(|_| fail())?;
-    let mut filter = QuoteFilter::from_query(&q).map_err(|_| fail())?;
-    if own {
-        filter = filter.of_user(caller.user_id);
-    }
-    let mut out = envelope::start_list(page.take.min(64) * 450);
-    let total = state.shared().store.write_page::<Quote>(
-        &caller.org_id,
-        &mut out,
-        |x| filter.matches(x),
-        page.skip,
-        page.take,
-    );
-    Ok(envelope::finish_list(out, &page.pagination(total)))
+    listing::list_page::<QuoteFilter>(&state, &caller, q.as_deref(), true)
 }
 
 /// `GET /api/v1/quotes/:id` (any organization's).
@@ -145,12 +120,7 @@ pub async fn get_one(
     _caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let id = path_id(&id).ok_or(ApiError::not_found(NOT_FOUND))?;
-    state
-        .shared()
-        .store
-        .read::<Quote, _>(&id, |e| envelope::raw_data(StatusCode::OK, e.json(), None))
-        .ok_or(ApiError::not_found(NOT_FOUND))
+    listing::get_by_id::<Quote>(&state, &id, NOT_FOUND)
 }
 
 /// `GET /api/v1/quotes/:id/history` (only `PUT /:id/status` writes rows).
