@@ -81,6 +81,7 @@ pub struct EngineStatus {
 
 enum Command {
     SetUsers { users: u64, rate: f64 },
+    SetUsersByType { counts: Vec<u64>, rate: f64 },
     Stop,
 }
 
@@ -108,6 +109,7 @@ impl Engine {
         };
         let (status_tx, status_rx) = watch::channel(initial);
         let finished = CancellationToken::new();
+        let types = plan.entries().len();
         let spawner = Spawner {
             plan,
             client,
@@ -117,7 +119,8 @@ impl Engine {
             shutdown,
             status: status_tx,
             slots: Vec::new(),
-            order: Vec::new(),
+            wanted: vec![0; types],
+            running: vec![0; types],
             target: 0,
             rate: 1.0,
             allowance: 0.0,
@@ -152,15 +155,20 @@ impl EngineHandle {
     /// Asks for `users` users, reached at `spawn_rate` users per second (both up and down).
     /// A rate that is not a positive number means "at once".
     pub fn set_users(&self, users: u64, spawn_rate: f64) {
-        let rate = if spawn_rate.is_finite() && spawn_rate > 0.0 {
-            spawn_rate
-        } else {
-            f64::INFINITY
-        };
         // A send error means the engine has shut down; there is nothing left to drive.
         let _ = self.commands.send(Command::SetUsers {
             users: users.min(MAX_USERS),
-            rate,
+            rate: positive_or_infinite(spawn_rate),
+        });
+    }
+
+    /// Asks for exactly `counts[i]` users of the plan's `i`-th user type (what a master assigns
+    /// to one worker), reached at `spawn_rate` users per second. Missing entries mean 0; extra
+    /// entries are ignored.
+    pub fn set_users_by_type(&self, counts: Vec<u64>, spawn_rate: f64) {
+        let _ = self.commands.send(Command::SetUsersByType {
+            counts,
+            rate: positive_or_infinite(spawn_rate),
         });
     }
 
@@ -185,6 +193,15 @@ impl EngineHandle {
     }
 }
 
+/// A rate that is not a positive number means "at once".
+fn positive_or_infinite(rate: f64) -> f64 {
+    if rate.is_finite() && rate > 0.0 {
+        rate
+    } else {
+        f64::INFINITY
+    }
+}
+
 /// One running user, as the spawner tracks it.
 struct Slot {
     type_idx: usize,
@@ -205,8 +222,10 @@ struct Spawner {
     status: watch::Sender<EngineStatus>,
     /// Running users in spawn order; the newest is last.
     slots: Vec<Slot>,
-    /// The user type of each position up to the target.
-    order: Vec<usize>,
+    /// Users wanted per user type (plan order); `target` is their sum.
+    wanted: Vec<usize>,
+    /// Users running per user type (plan order), kept in step with `slots`.
+    running: Vec<usize>,
     target: usize,
     rate: f64,
     /// Spawn (or retire) credit accumulated at `rate`.
@@ -225,7 +244,7 @@ impl Spawner {
         let mut health = tokio::time::interval(Duration::from_secs(1));
         health.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            let adjusting = self.slots.len() != self.target;
+            let adjusting = self.running != self.wanted;
             let tick = self.tick();
             tokio::select! {
                 biased;
@@ -233,10 +252,11 @@ impl Spawner {
                 command = commands.recv() => match command {
                     Some(Command::SetUsers { users, rate }) => {
                         self.set_target(users, rate);
-                        last = Instant::now();
-                        // Start the first users right away rather than after a tick.
-                        self.allowance = self.allowance.max(1.0);
-                        self.adjust(0.0);
+                        last = self.start_adjusting();
+                    }
+                    Some(Command::SetUsersByType { counts, rate }) => {
+                        self.set_target_by_type(&counts, rate);
+                        last = self.start_adjusting();
                     }
                     Some(Command::Stop) => self.stop_all(),
                     // Every handle is gone: nobody can drive us any more; run until shutdown.
@@ -259,6 +279,13 @@ impl Spawner {
         self.tracker.wait().await;
     }
 
+    /// After a new target: start the first users right away rather than after a tick.
+    fn start_adjusting(&mut self) -> Instant {
+        self.allowance = self.allowance.max(1.0);
+        self.adjust(0.0);
+        Instant::now()
+    }
+
     /// Ticks are short enough to spread spawns evenly and long enough not to wake needlessly.
     fn tick(&self) -> Duration {
         let per_user = if self.rate.is_finite() {
@@ -270,55 +297,133 @@ impl Spawner {
     }
 
     fn set_target(&mut self, users: u64, rate: f64) {
+        let wanted = usize::try_from(users).unwrap_or(usize::MAX);
+        // With only fixed-count types there may be fewer users than asked for.
+        let counts = self
+            .plan
+            .distribution()
+            .counts(wanted, self.plan.entries().len());
+        self.apply_target(counts, rate);
+    }
+
+    fn set_target_by_type(&mut self, counts: &[u64], rate: f64) {
+        let mut budget = usize::try_from(MAX_USERS).unwrap_or(usize::MAX);
+        let counts = (0..self.plan.entries().len())
+            .map(|i| {
+                let n = counts
+                    .get(i)
+                    .map_or(0, |&n| usize::try_from(n).unwrap_or(usize::MAX))
+                    .min(budget);
+                budget -= n;
+                n
+            })
+            .collect();
+        self.apply_target(counts, rate);
+    }
+
+    /// Users already running keep running; only the difference per type is started or retired.
+    fn apply_target(&mut self, wanted: Vec<usize>, rate: f64) {
         self.stopped = false;
         self.rate = rate;
-        let wanted = usize::try_from(users).unwrap_or(usize::MAX);
-        self.order = self.plan.distribution().first(wanted);
-        // With only fixed-count types there may be fewer positions than asked for.
-        self.target = self.order.len();
-        // Users already running keep their positions; a position whose type changed (never for
-        // a fixed plan) would need a restart, which a new plan handles, not a new count.
+        self.target = wanted.iter().sum();
+        self.wanted = wanted;
         self.publish_current();
+    }
+
+    /// The user type to start next: the one with the smallest share of its wanted users
+    /// running (ties: plan order), so types are interleaved rather than started in blocks (a
+    /// block of one type would burst its logins).
+    fn next_to_spawn(&self) -> Option<usize> {
+        let mut best: Option<usize> = None;
+        for (t, (&want, &have)) in self.wanted.iter().zip(&self.running).enumerate() {
+            if have >= want {
+                continue;
+            }
+            // have/want < best_have/best_want, without division.
+            let fuller = |b: usize| {
+                (have as u128) * (self.wanted[b] as u128)
+                    < (self.running[b] as u128) * (want as u128)
+            };
+            if best.is_none_or(fuller) {
+                best = Some(t);
+            }
+        }
+        best
+    }
+
+    /// The user type to retire one user of: the one with the largest surplus share.
+    fn next_to_retire(&self) -> Option<usize> {
+        let mut best: Option<usize> = None;
+        for (t, (&want, &have)) in self.wanted.iter().zip(&self.running).enumerate() {
+            if have <= want {
+                continue;
+            }
+            // have/want > best_have/best_want (want 0: any surplus is total).
+            let more = |b: usize| {
+                (have as u128) * (self.wanted[b] as u128)
+                    > (self.running[b] as u128) * (want as u128)
+            };
+            if best.is_none_or(more) {
+                best = Some(t);
+            }
+        }
+        best
+    }
+
+    /// Starts or retirements still needed to reach the wanted users (a start paired with a
+    /// retirement of another type counts once).
+    fn steps_left(&self) -> usize {
+        let (mut starts, mut retires) = (0, 0);
+        for (&want, &have) in self.wanted.iter().zip(&self.running) {
+            starts += want.saturating_sub(have);
+            retires += have.saturating_sub(want);
+        }
+        starts.max(retires)
+    }
+
+    /// Retires the newest user of `type_idx`: it finishes its current task and ends.
+    fn retire_one(&mut self, type_idx: usize) {
+        if let Some(pos) = self.slots.iter().rposition(|s| s.type_idx == type_idx) {
+            let slot = self.slots.remove(pos);
+            self.running[type_idx] -= 1;
+            slot.retire.cancel();
+        }
     }
 
     /// Moves towards the target by as many users as `elapsed` seconds at the rate allow.
     fn adjust(&mut self, elapsed: f64) {
-        let diff = self.target.abs_diff(self.slots.len());
-        if diff == 0 {
+        let steps = self.steps_left();
+        if steps == 0 {
             self.allowance = 0.0;
             return;
         }
-        let mut n = if self.rate.is_finite() {
+        let n = if self.rate.is_finite() {
             // Cap the credit so a long pause cannot release a burst.
             self.allowance = (self.allowance + self.rate * elapsed).min(self.rate.max(1.0));
             let n = self.allowance.floor();
             self.allowance -= n;
             n as usize
         } else {
-            diff
+            steps
         };
-        n = n.min(diff);
-        if self.slots.len() < self.target {
-            for _ in 0..n {
-                self.spawn_next();
+        // A change of mix at the same total moves users between types: each move is one start
+        // and one retirement, paced like a start.
+        for _ in 0..n.min(steps) {
+            let spawn = self.next_to_spawn();
+            let retire = self.next_to_retire();
+            if spawn.is_none() && retire.is_none() {
+                break;
             }
-        } else {
-            for _ in 0..n {
-                if let Some(slot) = self.slots.pop() {
-                    slot.retire.cancel();
-                }
+            if let Some(t) = retire {
+                self.retire_one(t);
+            }
+            if let Some(t) = spawn {
+                let slot = self.spawn_user(t);
+                self.running[t] += 1;
+                self.slots.push(slot);
             }
         }
         self.publish_current();
-    }
-
-    fn spawn_next(&mut self) {
-        let position = self.slots.len();
-        let Some(&type_idx) = self.order.get(position) else {
-            return;
-        };
-        let slot = self.spawn_user(type_idx);
-        self.slots.push(slot);
     }
 
     fn spawn_user(&mut self, type_idx: usize) -> Slot {
@@ -369,7 +474,8 @@ impl Spawner {
             slot.stop.cancel();
         }
         self.target = 0;
-        self.order.clear();
+        self.wanted.fill(0);
+        self.running.fill(0);
         self.allowance = 0.0;
         self.stopped = true;
         self.publish_current();
@@ -378,7 +484,7 @@ impl Spawner {
     fn publish_current(&self) {
         let state = if self.stopped {
             EngineState::Stopped
-        } else if self.slots.len() != self.target {
+        } else if self.running != self.wanted {
             EngineState::Spawning
         } else if self.target == 0 {
             EngineState::Ready
@@ -389,10 +495,7 @@ impl Spawner {
     }
 
     fn publish(&self, state: EngineState) {
-        let mut per_type = vec![0u64; self.plan.entries().len()];
-        for slot in &self.slots {
-            per_type[slot.type_idx] += 1;
-        }
+        let per_type = self.running.iter().map(|&n| n as u64);
         let status = EngineStatus {
             state,
             users: self.slots.len() as u64,
@@ -489,3 +592,7 @@ async fn run_user(
     user.on_stop(&mut cx).await;
     cx.close();
 }
+
+#[cfg(test)]
+#[path = "runner_tests.rs"]
+mod tests;

@@ -13,6 +13,7 @@ use crate::diagnostics::{Diags, Pos};
 use crate::yaml::{self, Fields, Node};
 use minijinja::Value;
 use rand::RngExt;
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -67,8 +68,24 @@ impl Dataset {
     }
 }
 
-/// Parses the `data:` mapping; files are resolved against `base_dir`.
-pub(crate) fn parse_data(d: &mut Diags, node: &Node, base_dir: &Path) -> Vec<Dataset> {
+/// Where the data files a scenario names are read from.
+#[derive(Clone, Copy, Debug)]
+pub enum DataFiles<'a> {
+    /// From disk; relative paths resolve against this folder (the scenario file's).
+    Dir(&'a Path),
+    /// From memory, by the path as written in the scenario: what a master ships to its workers
+    /// (see [`crate::Scenario::data_files`]).
+    Shipped(&'a BTreeMap<String, String>),
+}
+
+/// Parses the `data:` mapping. The text of every file read is added to `read`, by the path as
+/// written, so the scenario can be shipped with its data.
+pub(crate) fn parse_data(
+    d: &mut Diags,
+    node: &Node,
+    files: DataFiles<'_>,
+    read: &mut BTreeMap<String, String>,
+) -> Vec<Dataset> {
     let mut out = Vec::new();
     for (name, key, spec) in yaml::entries(d, node, "`data`") {
         if !crate::template::is_identifier(&name) {
@@ -78,14 +95,20 @@ pub(crate) fn parse_data(d: &mut Diags, node: &Node, base_dir: &Path) -> Vec<Dat
             );
             continue;
         }
-        if let Some(ds) = parse_dataset(d, name, spec, base_dir) {
+        if let Some(ds) = parse_dataset(d, name, spec, files, read) {
             out.push(ds);
         }
     }
     out
 }
 
-fn parse_dataset(d: &mut Diags, name: String, node: &Node, base_dir: &Path) -> Option<Dataset> {
+fn parse_dataset(
+    d: &mut Diags,
+    name: String,
+    node: &Node,
+    files: DataFiles<'_>,
+    read: &mut BTreeMap<String, String>,
+) -> Option<Dataset> {
     let what = format!("dataset `{name}`");
     let f = Fields::new(d, node, &what, &["file", "rows", "order", "format"])?;
     let order = match f.get("order") {
@@ -123,7 +146,10 @@ fn parse_dataset(d: &mut Diags, name: String, node: &Node, base_dir: &Path) -> O
                 Some(n) => Some((yaml::string(d, n, "`format` (csv or json)")?, n.pos)),
                 None => None,
             };
-            load_file(d, file.pos, &base_dir.join(&path), &path, format)?
+            let text = read_file(d, file.pos, files, &path)?;
+            let rows = parse_file(d, file.pos, &path, &text, format)?;
+            read.insert(path, text);
+            rows
         }
     };
     if rows.is_empty() {
@@ -137,29 +163,23 @@ fn parse_dataset(d: &mut Diags, name: String, node: &Node, base_dir: &Path) -> O
     Some(Dataset::new(name, rows, order))
 }
 
-fn load_file(
-    d: &mut Diags,
-    pos: Pos,
-    full: &Path,
-    shown: &str,
-    format: Option<(String, Pos)>,
-) -> Option<Vec<Value>> {
-    let ext = full
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase);
-    let (format, format_pos) = match format {
-        Some((f, p)) => (f.to_ascii_lowercase(), p),
-        None => (ext.unwrap_or_default(), pos),
+/// Reads a data file (capped at [`MAX_FILE_BYTES`]).
+fn read_file(d: &mut Diags, pos: Pos, files: DataFiles<'_>, shown: &str) -> Option<String> {
+    let base_dir = match files {
+        DataFiles::Dir(dir) => dir,
+        DataFiles::Shipped(map) => {
+            let text = map.get(shown).cloned();
+            if text.is_none() {
+                d.error(
+                    pos,
+                    format!("data file `{shown}` was not shipped with the scenario"),
+                );
+            }
+            return text;
+        }
     };
-    if format != "csv" && format != "json" {
-        d.error(
-            format_pos,
-            format!("cannot tell the format of `{shown}`: add `format: csv` or `format: json`"),
-        );
-        return None;
-    }
-    let size = std::fs::metadata(full).map(|m| m.len());
+    let full = base_dir.join(shown);
+    let size = std::fs::metadata(&full).map(|m| m.len());
     match size {
         Ok(n) if n > MAX_FILE_BYTES => {
             d.error(pos, format!("data file `{shown}` is larger than 64 MiB"));
@@ -174,20 +194,45 @@ fn load_file(
             return None;
         }
     }
-    let text = match std::fs::read_to_string(full) {
-        Ok(t) => t,
+    match std::fs::read_to_string(&full) {
+        Ok(t) => Some(t),
         Err(e) => {
             d.error(
                 pos,
                 format!("cannot read data file `{shown}`: {}", io_reason(&e)),
             );
-            return None;
+            None
         }
+    }
+}
+
+/// Parses a data file's text as CSV or JSON (by `format:`, else by the file's extension).
+fn parse_file(
+    d: &mut Diags,
+    pos: Pos,
+    shown: &str,
+    text: &str,
+    format: Option<(String, Pos)>,
+) -> Option<Vec<Value>> {
+    let ext = Path::new(shown)
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    let (format, format_pos) = match format {
+        Some((f, p)) => (f.to_ascii_lowercase(), p),
+        None => (ext.unwrap_or_default(), pos),
     };
+    if format != "csv" && format != "json" {
+        d.error(
+            format_pos,
+            format!("cannot tell the format of `{shown}`: add `format: csv` or `format: json`"),
+        );
+        return None;
+    }
     let parsed = if format == "csv" {
-        parse_csv(&text)
+        parse_csv(text)
     } else {
-        parse_json_rows(&text)
+        parse_json_rows(text)
     };
     match parsed {
         Ok(rows) => Some(rows),

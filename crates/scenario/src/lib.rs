@@ -51,6 +51,7 @@ mod yaml;
 #[cfg(test)]
 mod tests;
 
+pub use data::DataFiles;
 pub use diagnostics::{Diagnostic, LoadError, MAX_DIAGNOSTICS};
 pub use model::{
     FailureKind, RenderedRequest, ResponseView, Scenario, SetStep, Step, StepFailure, TaskSpec,
@@ -82,5 +83,15 @@ pub fn load_file(path: &Path) -> Result<Scenario, LoadError> {
 /// Parses a scenario from text. `origin` names it in diagnostics (usually the file
 /// name); relative data file paths are resolved against `base_dir`.
 pub fn parse_str(text: &str, origin: &str, base_dir: &Path) -> Result<Scenario, LoadError> {
-    parse::parse(text, origin, base_dir)
+    parse::parse(text, origin, DataFiles::Dir(base_dir))
+}
+
+/// Parses a scenario shipped from elsewhere (a master to its workers): its text plus the data
+/// files it names, by the path written in it ([`Scenario::data_files`] of the original).
+pub fn parse_shipped(
+    text: &str,
+    origin: &str,
+    files: &std::collections::BTreeMap<String, String>,
+) -> Result<Scenario, LoadError> {
+    parse::parse(text, origin, DataFiles::Shipped(files))
 }

@@ -18,6 +18,10 @@ pub struct Scenario {
     pub user_types: Vec<UserSpec>,
     pub(crate) globals: Arc<Globals>,
     pub(crate) seed: u64,
+    /// The text of every data file the scenario read, by the path written in it: with the
+    /// scenario's own text, everything needed to load it elsewhere (see
+    /// [`crate::parse_shipped`]).
+    pub data_files: std::collections::BTreeMap<String, String>,
 }
 
 impl Scenario {

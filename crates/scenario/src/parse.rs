@@ -6,7 +6,7 @@
 //! (variables set anywhere in a user type, weights, names) run at the end.
 
 use crate::convert::map_value;
-use crate::data::parse_data;
+use crate::data::{DataFiles, parse_data};
 use crate::diagnostics::{Diags, LoadError, Pos};
 use crate::extract::check_var_name;
 use crate::json_template::JsonTemplate;
@@ -18,8 +18,7 @@ use crate::wait::{Wait, parse_wait, positive_duration};
 use crate::yaml::{self, Fields, Kind, Node};
 use http::HeaderName;
 use minijinja::Value;
-use std::collections::HashSet;
-use std::path::Path;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -35,7 +34,7 @@ pub(crate) struct Parser<'a> {
     /// `defaults.headers` merged with the current user type's `headers`.
     pub base_headers: Vec<(HeaderName, Text)>,
     pub default_timeout: Option<Duration>,
-    base_dir: &'a Path,
+    files: DataFiles<'a>,
 }
 
 const TOP_KEYS: &[&str] = &["host", "seed", "defaults", "vars", "data", "users"];
@@ -54,7 +53,7 @@ const TASK_KEYS: &[&str] = &["name", "weight", "tags", "steps", "request"];
 const STEP_KEYS: &[&str] = &["request", "think", "set"];
 
 /// Parses and validates a scenario (see [`crate::parse_str`]).
-pub(crate) fn parse(text: &str, origin: &str, base_dir: &Path) -> Result<Scenario, LoadError> {
+pub(crate) fn parse(text: &str, origin: &str, files: DataFiles<'_>) -> Result<Scenario, LoadError> {
     if text.len() > MAX_SCENARIO_BYTES {
         return Err(LoadError::single(
             origin,
@@ -68,7 +67,7 @@ pub(crate) fn parse(text: &str, origin: &str, base_dir: &Path) -> Result<Scenari
         declared: HashSet::new(),
         base_headers: Vec::new(),
         default_timeout: None,
-        base_dir,
+        files,
     };
     let root = match yaml::parse(text) {
         Ok(n) => n,
@@ -104,8 +103,9 @@ pub(crate) fn parse(text: &str, origin: &str, base_dir: &Path) -> Result<Scenari
         }
         None => (map_value(Vec::<(String, Value)>::new()), Vec::new()),
     };
+    let mut data_files = BTreeMap::new();
     let datasets = match top.get("data") {
-        Some(n) => parse_data(&mut p.d, n, p.base_dir),
+        Some(n) => parse_data(&mut p.d, n, p.files, &mut data_files),
         None => Vec::new(),
     };
     p.c.set_datasets(&datasets);
@@ -189,6 +189,7 @@ pub(crate) fn parse(text: &str, origin: &str, base_dir: &Path) -> Result<Scenari
         user_types: users,
         globals,
         seed: seed.unwrap_or_else(rand::random),
+        data_files,
     })
 }
 

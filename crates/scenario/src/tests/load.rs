@@ -146,6 +146,36 @@ users: [ { name: U, tasks: [ { request: { path: "/{{ pick('a').id }}/{{ pick('b'
 }
 
 #[test]
+fn a_scenario_ships_with_its_data_files() {
+    let dir = temp_dir();
+    std::fs::write(dir.join("a.csv"), "id\n7\n8\n").unwrap_or_else(|e| panic!("{e}"));
+    let text = r#"
+data:
+  a: { file: a.csv }
+users: [ { name: U, tasks: [ { request: { path: "/{{ pick('a').id }}" } } ] } ]
+"#;
+    let s = load_in(text, &dir);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(
+        s.data_files.iter().collect::<Vec<_>>(),
+        [(&"a.csv".to_string(), &"id\n7\n8\n".to_string())]
+    );
+    // Elsewhere (no such folder): the shipped copy is used.
+    let copy = crate::parse_shipped(text, "master:s.yaml", &s.data_files)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(copy.globals.datasets[0].rows.len(), 2);
+    let missing = crate::parse_shipped(text, "master:s.yaml", &Default::default())
+        .map(|_| ())
+        .unwrap_err();
+    assert!(
+        missing
+            .to_string()
+            .contains("data file `a.csv` was not shipped with the scenario"),
+        "{missing}"
+    );
+}
+
+#[test]
 fn load_file_reports_a_missing_file() {
     let e = load_file(std::path::Path::new("/nonexistent/cicada.yaml"))
         .map(|_| ())
