@@ -3,12 +3,14 @@
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
 
-use cicada_engine::{Engine, EngineConfig, EngineHandle, EngineState, Plan};
-use cicada_stats::{Recorder, Stats, StatsConfig};
+use cicada_engine::{EngineConfig, EngineState, Plan};
+use cicada_stats::{Stats, StatsConfig};
 use tokio::sync::watch;
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 use url::Url;
+
+use crate::fleet::{Fleet, LocalFleet, WorkerInfo};
 
 /// What a run is doing, as the UI shows it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -75,13 +77,6 @@ pub struct Status {
     pub stops_at: Option<u64>,
 }
 
-struct Current {
-    engine: EngineHandle,
-    host: Url,
-    /// Cancels this engine (and only it).
-    stop: CancellationToken,
-}
-
 struct Desired {
     users: u64,
     spawn_rate: f64,
@@ -93,10 +88,8 @@ struct Desired {
 
 struct Inner {
     plan: Arc<Plan>,
-    base: EngineConfig,
-    recorder: Recorder,
+    fleet: Arc<dyn Fleet>,
     stats: Mutex<Stats>,
-    current: Mutex<Current>,
     desired: Mutex<Desired>,
     shutdown: CancellationToken,
     ticks: watch::Sender<u64>,
@@ -110,29 +103,41 @@ pub struct Controller {
     inner: Arc<Inner>,
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding one of these locks leaves plain data behind; keep going.
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Controller {
-    /// Starts the engine (with no users) and the aggregator. Must run inside a tokio runtime.
-    /// Everything stops when `shutdown` is cancelled; call [`Controller::shutdown`] to also
-    /// wait for users and take the final statistics.
+    /// Starts a standalone run: this process's engine (with no users) and the aggregator.
+    /// Must run inside a tokio runtime. Everything stops when `shutdown` is cancelled; call
+    /// [`Controller::shutdown`] to also wait for users and take the final statistics.
     pub fn start(
         plan: Arc<Plan>,
         config: EngineConfig,
         stats: StatsConfig,
         shutdown: CancellationToken,
     ) -> Result<Controller, ControlError> {
-        let recorder = Recorder::new();
-        let current = start_engine(&plan, &config, &recorder, &shutdown, config.host.clone())?;
+        let fleet = LocalFleet::start(plan.clone(), config, shutdown.clone())?;
+        Ok(Controller::with_fleet(
+            plan,
+            Arc::new(fleet),
+            stats,
+            shutdown,
+        ))
+    }
+
+    /// Steers users run by `fleet` (e.g. a master's workers). Must run inside a tokio runtime.
+    pub fn with_fleet(
+        plan: Arc<Plan>,
+        fleet: Arc<dyn Fleet>,
+        stats: StatsConfig,
+        shutdown: CancellationToken,
+    ) -> Controller {
         let inner = Arc::new(Inner {
             plan,
-            base: config,
-            recorder,
+            fleet,
             stats: Mutex::new(Stats::new(stats)),
-            current: Mutex::new(current),
             desired: Mutex::new(Desired {
                 users: 0,
                 spawn_rate: 1.0,
@@ -145,7 +150,7 @@ impl Controller {
             run_ends: watch::channel(0).0,
         });
         tokio::spawn(aggregate_loop(inner.clone()));
-        Ok(Controller { inner })
+        Controller { inner }
     }
 
     /// The plan being run.
@@ -167,22 +172,12 @@ impl Controller {
         if !(request.spawn_rate.is_finite() && request.spawn_rate > 0.0) {
             return Err(ControlError::BadSpawnRate(request.spawn_rate));
         }
-        {
-            let mut current = lock(&self.inner.current);
-            if let Some(host) = request.host.as_ref().filter(|h| **h != current.host) {
-                let replacement = start_engine(
-                    &self.inner.plan,
-                    &self.inner.base,
-                    &self.inner.recorder,
-                    &self.inner.shutdown,
-                    host.clone(),
-                )?;
-                tracing::info!(from = %current.host, to = %host, "changing the target host");
-                current.stop.cancel();
-                *current = replacement;
-            }
-            current.engine.set_users(request.users, request.spawn_rate);
+        if let Some(host) = &request.host {
+            self.inner.fleet.set_host(host)?;
         }
+        self.inner
+            .fleet
+            .set_users(request.users, request.spawn_rate);
         let mut desired = lock(&self.inner.desired);
         desired.users = request.users;
         desired.spawn_rate = request.spawn_rate;
@@ -202,7 +197,7 @@ impl Controller {
 
     /// Stops every user after its current request. [`Controller::swarm`] starts again.
     pub fn stop(&self) {
-        lock(&self.inner.current).engine.stop();
+        self.inner.fleet.stop();
         let mut desired = lock(&self.inner.desired);
         desired.stopped = true;
         desired.deadline = None;
@@ -212,21 +207,19 @@ impl Controller {
     /// Clears counts and failures (history is kept).
     pub fn reset_stats(&self) {
         // Drop what users recorded since the last aggregation too, so the reset is clean.
-        let _ = self.inner.recorder.take();
+        let _ = self.inner.fleet.take();
         lock(&self.inner.stats).reset();
         tracing::info!("statistics reset");
     }
 
     /// The run's current status.
     pub fn status(&self) -> Status {
-        let (engine, host) = {
-            let current = lock(&self.inner.current);
-            (current.engine.status(), current.host.to_string())
-        };
+        let engine = self.inner.fleet.status();
+        let host = self.inner.fleet.host().to_string();
         let desired = lock(&self.inner.desired);
         let state = if desired.stopped {
             RunState::Stopped
-        } else if !desired.started {
+        } else if !desired.started && engine.target == 0 && engine.users == 0 {
             RunState::Ready
         } else {
             match engine.state {
@@ -256,7 +249,20 @@ impl Controller {
     /// returns, so a display built right after a control action can show it.
     pub fn wanted_users(&self) -> Option<u64> {
         let desired = lock(&self.inner.desired);
-        (desired.started && !desired.stopped).then_some(desired.users)
+        if desired.stopped {
+            return None;
+        }
+        if desired.started {
+            return Some(desired.users);
+        }
+        // Users a master adopted from its workers before anyone asked for a number.
+        let adopted = self.inner.fleet.status().target;
+        (adopted > 0).then_some(adopted)
+    }
+
+    /// The processes running users (standalone: this one).
+    pub fn workers(&self) -> Vec<WorkerInfo> {
+        self.inner.fleet.workers()
     }
 
     /// Runs `f` with the statistics locked. Keep `f` short: the aggregator waits for it.
@@ -280,33 +286,18 @@ impl Controller {
     /// Stops users, waits up to `grace` for their in-flight requests, and takes the final
     /// statistics. Returns false when some users were still busy at the deadline.
     pub async fn shutdown(&self, grace: Duration) -> bool {
-        let (engine, stop) = {
-            let current = lock(&self.inner.current);
-            (current.engine.clone(), current.stop.clone())
-        };
-        stop.cancel();
         self.inner.shutdown.cancel();
-        let finished = tokio::time::timeout(grace, engine.finished()).await.is_ok();
+        let finished = self.inner.fleet.shutdown(grace).await;
         aggregate(&self.inner);
         finished
     }
 }
 
-fn start_engine(
-    plan: &Arc<Plan>,
-    base: &EngineConfig,
-    recorder: &Recorder,
-    shutdown: &CancellationToken,
-    host: Url,
-) -> Result<Current, ControlError> {
-    let stop = shutdown.child_token();
-    let config = EngineConfig {
-        host: host.clone(),
-        ..base.clone()
-    };
-    let engine = Engine::start(plan.clone(), config, recorder.clone(), stop.clone())
-        .map_err(|e| ControlError::Engine(e.to_string()))?;
-    Ok(Current { engine, host, stop })
+/// Now, as Unix seconds.
+pub(crate) fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// Once a second: move measurements into the statistics, enforce the run time, wake viewers.
@@ -338,8 +329,8 @@ async fn aggregate_loop(inner: Arc<Inner>) {
 }
 
 fn aggregate(inner: &Inner) {
-    let interval = inner.recorder.take();
-    let users = lock(&inner.current).engine.status().users;
+    let interval = inner.fleet.take();
+    let users = inner.fleet.status().users;
     let mut stats = lock(&inner.stats);
     stats.apply(interval, SystemTime::now(), users);
     if let Some(warning) = stats.take_overflow_warning() {

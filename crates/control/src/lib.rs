@@ -12,10 +12,12 @@
 //!   (server-sent events wake on it instead of polling).
 //! - `Stats` sits behind a `std::sync::Mutex`, held only for short, non-async sections (apply,
 //!   render a snapshot); never across an `.await`.
-//! - The current engine sits behind another short mutex. A host change starts a new engine
-//!   and stops the old one (its users end after their current request); both record into the
-//!   same recorder, so nothing measured is lost.
+//! - Users run in a [`Fleet`]: this process's engine ([`LocalFleet`]) or, on a master, the
+//!   workers of a cluster. The controller only sees user counts and statistics intervals.
 
 mod controller;
+pub mod fleet;
+pub mod process;
 
 pub use controller::{ControlError, Controller, RunState, Status, SwarmRequest};
+pub use fleet::{Fleet, LocalFleet, WorkerInfo};

@@ -104,8 +104,7 @@ pub async fn history(
 
 /// `GET /api/workers`.
 pub async fn workers(State(state): State<AppState>) -> Json<Value> {
-    let status = views::status(state.controller());
-    let rows = state.workers().rows(&status);
+    let rows = crate::workers::rows(state.controller());
     Json(json!({ "workers": rows }))
 }
 

@@ -35,7 +35,7 @@ use tokio::sync::watch;
 use crate::history::ChartPoint;
 use crate::state::AppState;
 use crate::views::{StatsView, status_and_snapshot, to_rounded_value};
-use crate::workers::WorkerRow;
+use cicada_control::WorkerInfo;
 
 /// Comment lines sent this often on an idle stream keep proxies (and `kubectl port-forward`)
 /// from closing it.
@@ -53,7 +53,7 @@ struct Payload<'a> {
     stats: StatsView<'a>,
     point: Option<ChartPoint>,
     long_point: Option<ChartPoint>,
-    workers: Vec<WorkerRow>,
+    workers: Vec<WorkerInfo>,
     logs_seq: u64,
 }
 
@@ -76,7 +76,7 @@ pub(crate) fn payload(state: &AppState) -> Arc<str> {
             s.long_history().last().map(ChartPoint::from),
         )
     });
-    let workers = state.workers().rows(&status);
+    let workers = crate::workers::rows(controller);
     let value = to_rounded_value(&Payload {
         stats: StatsView::new(&status, &snapshot),
         point,

@@ -14,7 +14,7 @@ use std::fmt;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use cicada_control::{RunState, Status};
+use cicada_control::Status;
 use prometheus_client::encoding::{
     EncodeLabelSet, EncodeMetric, MetricEncoder, NoLabelSet, prometheus_text, text,
 };
@@ -23,7 +23,6 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
-use sysinfo::{ProcessRefreshKind, ProcessesToUpdate, System};
 
 use crate::state::AppState;
 
@@ -100,7 +99,7 @@ struct UserTypeLabels {
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct StateLabels {
-    state: &'static str,
+    state: String,
 }
 
 /// One row's histogram, already counted: `buckets` holds per-bucket (not cumulative) counts,
@@ -132,16 +131,9 @@ impl EncodeMetric for HistogramFamily {
 }
 
 /// The run states a worker can be in, each exported (1 for the current one, 0 otherwise).
-const WORKER_STATES: [&str; 4] = ["ready", "spawning", "running", "stopped"];
-
-fn state_label(state: RunState) -> &'static str {
-    match state {
-        RunState::Ready => "ready",
-        RunState::Spawning => "spawning",
-        RunState::Running => "running",
-        RunState::Stopped => "stopped",
-    }
-}
+const WORKER_STATES: [&str; 7] = [
+    "ready", "spawning", "running", "stopped", "stopping", "missing", "lost",
+];
 
 /// Converts seconds to whole microseconds (the stats' unit), rounding to the nearest.
 fn secs_to_us(secs: f64) -> u64 {
@@ -167,6 +159,7 @@ fn registry(state: &AppState) -> Registry {
     let mut registry = Registry::default();
     register_requests(&mut registry, bounds, gathered);
     register_run(&mut registry, &status);
+    register_workers(&mut registry, &state.controller().workers());
     register_process(&mut registry);
     registry
 }
@@ -239,33 +232,29 @@ fn register_run(registry: &mut Registry, status: &Status) {
         "Users wanted (what the swarm or the shape asks for)",
         target,
     );
-    // Standalone: this process is the one worker.
+}
+
+/// Workers by state: every known state is present (0 when none), plus any other state a
+/// worker reports.
+fn register_workers(registry: &mut Registry, rows: &[cicada_control::WorkerInfo]) {
     let workers = Family::<StateLabels, Gauge>::default();
-    let current = state_label(status.state);
     for s in WORKER_STATES {
         workers
-            .get_or_create(&StateLabels { state: s })
-            .set(i64::from(s == current));
+            .get_or_create(&StateLabels { state: s.into() })
+            .set(0);
+    }
+    for row in rows {
+        workers
+            .get_or_create(&StateLabels {
+                state: row.state.clone(),
+            })
+            .inc();
     }
     registry.register("cicada_workers", "Workers, by state", workers);
 }
 
-/// CPU seconds and resident bytes of this process (`None` where the platform does not tell).
-fn process_usage() -> Option<(f64, u64)> {
-    let pid = sysinfo::get_current_pid().ok()?;
-    let mut system = System::new().ok()?;
-    system.refresh_processes_specifics(
-        ProcessesToUpdate::Some(&[pid]),
-        true,
-        ProcessRefreshKind::nothing().with_cpu().with_memory(),
-    );
-    let p = system.process(pid)?;
-    // Milliseconds to seconds.
-    Some((p.accumulated_cpu_time() as f64 / 1000.0, p.memory()))
-}
-
 fn register_process(registry: &mut Registry) {
-    let Some((cpu_secs, rss)) = process_usage() else {
+    let Some((cpu_secs, rss)) = cicada_control::process::cpu_seconds_and_rss() else {
         return;
     };
     let cpu = Counter::<f64>::default();

@@ -11,7 +11,6 @@ use tokio_util::sync::CancellationToken;
 
 use crate::access::Credentials;
 use crate::live::LiveCache;
-use crate::workers::LocalWorker;
 
 /// Largest request body accepted by default (the API's bodies are a few hundred bytes).
 pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
@@ -89,7 +88,6 @@ struct Inner {
     config: WebConfig,
     info: RunInfo,
     logs: Option<LogBuffer>,
-    workers: Mutex<LocalWorker>,
     live: Mutex<LiveCache>,
     /// Bumped after every control action so live views update at once, not at the next tick.
     nudge: watch::Sender<u64>,
@@ -122,7 +120,6 @@ impl AppState {
                 config,
                 info,
                 logs,
-                workers: Mutex::new(LocalWorker::new()),
                 live: Mutex::new(LiveCache::default()),
                 nudge: watch::channel(0).0,
                 closing: CancellationToken::new(),
@@ -175,10 +172,6 @@ impl AppState {
 
     pub(crate) fn nudge_count(&self) -> u64 {
         *self.inner.nudge.borrow()
-    }
-
-    pub(crate) fn workers(&self) -> MutexGuard<'_, LocalWorker> {
-        lock(&self.inner.workers)
     }
 
     pub(crate) fn live_cache(&self) -> MutexGuard<'_, LiveCache> {

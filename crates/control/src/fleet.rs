@@ -1,0 +1,195 @@
+//! What runs the users behind a [`crate::Controller`]: this process's engine ([`LocalFleet`],
+//! standalone) or a cluster of workers (a master's coordinator, in the `cluster` crate).
+//!
+//! The controller keeps the desired state, the run time and the statistics; a fleet turns a
+//! user count into running users somewhere and hands back what they measured. Both kinds report
+//! the same [`EngineStatus`] and the same statistics intervals, so the UI, the API and the
+//! reports cannot tell them apart.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use cicada_engine::{Engine, EngineConfig, EngineHandle, EngineState, EngineStatus, Plan};
+use cicada_stats::{Interval, Recorder};
+use tokio_util::sync::CancellationToken;
+use url::Url;
+
+use crate::ControlError;
+use crate::controller::lock;
+use crate::process::{ProcessSampler, host_name};
+
+/// One process running users, as the Workers tab shows it.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct WorkerInfo {
+    /// Stable id (`--worker-id`, else the host name, which is the pod name on Kubernetes).
+    pub id: String,
+    /// `ready`, `spawning`, `running`, `stopped`, `stopping`, `missing` (silent for a few
+    /// seconds) or `lost` (silent past the worker timeout; its users moved elsewhere).
+    pub state: String,
+    /// Users running on it.
+    pub users: u64,
+    /// CPU use of the process, percent of one core.
+    pub cpu_percent: f64,
+    /// Resident memory, bytes.
+    pub memory_bytes: u64,
+    /// Last sign of life, Unix seconds.
+    pub last_seen: u64,
+}
+
+/// Runs users for a controller.
+#[async_trait]
+pub trait Fleet: Send + Sync + 'static {
+    /// Asks for `users` users in total, reached at `spawn_rate` users per second.
+    fn set_users(&self, users: u64, spawn_rate: f64);
+    /// Stops every user after its current request.
+    fn stop(&self);
+    /// Points new users at `host` (current users end after their request).
+    fn set_host(&self, host: &Url) -> Result<(), ControlError>;
+    /// The current target host.
+    fn host(&self) -> Url;
+    /// Users running and wanted, in total and per user type (plan order).
+    fn status(&self) -> EngineStatus;
+    /// Everything measured since the last call.
+    fn take(&self) -> Interval;
+    /// The processes running users.
+    fn workers(&self) -> Vec<WorkerInfo>;
+    /// Stops users for good, waiting up to `grace` for their in-flight requests. False when
+    /// some were still busy at the deadline.
+    async fn shutdown(&self, grace: Duration) -> bool;
+}
+
+/// How a worker's state is written in [`WorkerInfo::state`].
+pub fn state_name(state: EngineState) -> &'static str {
+    match state {
+        EngineState::Ready => "ready",
+        EngineState::Spawning => "spawning",
+        EngineState::Running => "running",
+        EngineState::Stopped => "stopped",
+        EngineState::Finished => "stopping",
+    }
+}
+
+struct Current {
+    engine: EngineHandle,
+    host: Url,
+    /// Cancels this engine (and only it).
+    stop: CancellationToken,
+}
+
+/// The standalone fleet: one engine in this process.
+///
+/// A host change starts a new engine and stops the old one (its users end after their current
+/// request); both record into the same recorder, so nothing measured is lost.
+pub struct LocalFleet {
+    plan: Arc<Plan>,
+    base: EngineConfig,
+    recorder: Recorder,
+    current: Mutex<Current>,
+    shutdown: CancellationToken,
+    id: String,
+    sampler: Mutex<ProcessSampler>,
+}
+
+impl LocalFleet {
+    /// Starts the engine (with no users). Must run inside a tokio runtime; users stop when
+    /// `shutdown` is cancelled.
+    pub fn start(
+        plan: Arc<Plan>,
+        config: EngineConfig,
+        shutdown: CancellationToken,
+    ) -> Result<LocalFleet, ControlError> {
+        let recorder = Recorder::new();
+        let current = start_engine(&plan, &config, &recorder, &shutdown, config.host.clone())?;
+        Ok(LocalFleet {
+            plan,
+            base: config,
+            recorder,
+            current: Mutex::new(current),
+            shutdown,
+            id: host_name(),
+            sampler: Mutex::new(ProcessSampler::new()),
+        })
+    }
+}
+
+fn start_engine(
+    plan: &Arc<Plan>,
+    base: &EngineConfig,
+    recorder: &Recorder,
+    shutdown: &CancellationToken,
+    host: Url,
+) -> Result<Current, ControlError> {
+    let stop = shutdown.child_token();
+    let config = EngineConfig {
+        host: host.clone(),
+        ..base.clone()
+    };
+    let engine = Engine::start(plan.clone(), config, recorder.clone(), stop.clone())
+        .map_err(|e| ControlError::Engine(e.to_string()))?;
+    Ok(Current { engine, host, stop })
+}
+
+#[async_trait]
+impl Fleet for LocalFleet {
+    fn set_users(&self, users: u64, spawn_rate: f64) {
+        lock(&self.current).engine.set_users(users, spawn_rate);
+    }
+
+    fn stop(&self) {
+        lock(&self.current).engine.stop();
+    }
+
+    fn set_host(&self, host: &Url) -> Result<(), ControlError> {
+        let mut current = lock(&self.current);
+        if *host == current.host {
+            return Ok(());
+        }
+        let replacement = start_engine(
+            &self.plan,
+            &self.base,
+            &self.recorder,
+            &self.shutdown,
+            host.clone(),
+        )?;
+        tracing::info!(from = %current.host, to = %host, "changing the target host");
+        current.stop.cancel();
+        *current = replacement;
+        Ok(())
+    }
+
+    fn host(&self) -> Url {
+        lock(&self.current).host.clone()
+    }
+
+    fn status(&self) -> EngineStatus {
+        lock(&self.current).engine.status()
+    }
+
+    fn take(&self) -> Interval {
+        self.recorder.take()
+    }
+
+    fn workers(&self) -> Vec<WorkerInfo> {
+        let status = self.status();
+        let sample = lock(&self.sampler).sample();
+        vec![WorkerInfo {
+            id: self.id.clone(),
+            state: state_name(status.state).to_owned(),
+            users: status.users,
+            cpu_percent: sample.cpu_percent,
+            memory_bytes: sample.memory_bytes,
+            last_seen: crate::controller::unix_now(),
+        }]
+    }
+
+    async fn shutdown(&self, grace: Duration) -> bool {
+        let (engine, stop) = {
+            let current = lock(&self.current);
+            (current.engine.clone(), current.stop.clone())
+        };
+        stop.cancel();
+        self.shutdown.cancel();
+        tokio::time::timeout(grace, engine.finished()).await.is_ok()
+    }
+}
