@@ -26,6 +26,11 @@ pub enum Command {
     Target(TargetArgs),
     /// Start the DynaClaimz stand-in and run users against it, in one process.
     Demo(Box<DemoArgs>),
+    /// Coordinate workers: the web UI and API of `run`, users split over the workers that
+    /// connect, their statistics merged.
+    Master(Box<MasterArgs>),
+    /// Run users for a master (it sends the scenario and the number of users).
+    Worker(Box<WorkerArgs>),
 }
 
 /// Where the scenario comes from.
@@ -139,44 +144,9 @@ pub struct RunArgs {
     )]
     pub stop_timeout: String,
 
-    /// TCP (and TLS) connect timeout.
-    #[arg(
-        long,
-        env = "CICADA_CONNECT_TIMEOUT",
-        default_value = "10s",
-        value_name = "DURATION"
-    )]
-    pub connect_timeout: String,
-
-    /// Request timeout when the scenario sets none.
-    #[arg(
-        long,
-        env = "CICADA_REQUEST_TIMEOUT",
-        default_value = "60s",
-        value_name = "DURATION"
-    )]
-    pub request_timeout: String,
-
-    /// Skip TLS certificate verification (for self-signed test targets only).
-    #[arg(long, env = "CICADA_INSECURE")]
-    pub insecure: bool,
-
-    /// Extra CA certificates (PEM) to trust, e.g. a cluster-internal CA.
-    #[arg(long, env = "CICADA_CA_FILE", value_name = "FILE")]
-    pub ca_file: Option<PathBuf>,
-
-    /// Redirects followed per request (0 = none).
-    #[arg(
-        long,
-        env = "CICADA_MAX_REDIRECTS",
-        default_value_t = 5,
-        value_name = "N"
-    )]
-    pub max_redirects: u8,
-
-    /// Do not offer HTTP/2 over TLS (ALPN); use HTTP/1.1 only.
-    #[arg(long, env = "CICADA_NO_HTTP2")]
-    pub no_http2: bool,
+    /// HTTP settings of the users.
+    #[command(flatten)]
+    pub client: ClientArgs,
 
     /// W3C trace context on requests: per-task (one trace per task run), per-request, or off.
     #[arg(
@@ -288,6 +258,201 @@ pub struct RunArgs {
         value_name = "SECONDS,..."
     )]
     pub metrics_buckets: Vec<f64>,
+}
+
+/// HTTP settings of the users (`run`, `master` and `worker`).
+#[derive(Debug, Args, Clone)]
+pub struct ClientArgs {
+    /// TCP (and TLS) connect timeout.
+    #[arg(
+        long,
+        env = "CICADA_CONNECT_TIMEOUT",
+        default_value = "10s",
+        value_name = "DURATION"
+    )]
+    pub connect_timeout: String,
+
+    /// Request timeout when the scenario sets none.
+    #[arg(
+        long,
+        env = "CICADA_REQUEST_TIMEOUT",
+        default_value = "60s",
+        value_name = "DURATION"
+    )]
+    pub request_timeout: String,
+
+    /// Skip TLS certificate verification (for self-signed test targets only).
+    #[arg(long, env = "CICADA_INSECURE")]
+    pub insecure: bool,
+
+    /// Extra CA certificates (PEM) to trust, e.g. a cluster-internal CA.
+    #[arg(long, env = "CICADA_CA_FILE", value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+
+    /// Redirects followed per request (0 = none).
+    #[arg(
+        long,
+        env = "CICADA_MAX_REDIRECTS",
+        default_value_t = 5,
+        value_name = "N"
+    )]
+    pub max_redirects: u8,
+
+    /// Do not offer HTTP/2 over TLS (ALPN); use HTTP/1.1 only.
+    #[arg(long, env = "CICADA_NO_HTTP2")]
+    pub no_http2: bool,
+}
+
+/// The cluster's shared secret and TLS files (`master` and `worker`).
+#[derive(Debug, Args, Clone)]
+pub struct ClusterArgs {
+    /// Shared secret: a master with a token refuses workers without the same token.
+    #[arg(
+        long,
+        env = "CICADA_CLUSTER_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    pub cluster_token: Option<String>,
+
+    /// TLS certificate (PEM) of this process: the master's identity, or a worker's for mutual
+    /// TLS.
+    #[arg(
+        long,
+        env = "CICADA_TLS_CERT",
+        value_name = "FILE",
+        requires = "tls_key"
+    )]
+    pub tls_cert: Option<PathBuf>,
+
+    /// Private key (PEM) of --tls-cert.
+    #[arg(
+        long,
+        env = "CICADA_TLS_KEY",
+        value_name = "FILE",
+        requires = "tls_cert"
+    )]
+    pub tls_key: Option<PathBuf>,
+
+    /// CA certificate (PEM): on a worker, the CA that signed the master's certificate; on the
+    /// master, requires workers to present a certificate signed by it.
+    #[arg(long, env = "CICADA_TLS_CA", value_name = "FILE")]
+    pub tls_ca: Option<PathBuf>,
+}
+
+/// Flags of `cicada master`: every flag of `run`, plus the cluster's.
+#[derive(Debug, Args)]
+pub struct MasterArgs {
+    /// The run: scenario, host, users, web UI, reports.
+    #[command(flatten)]
+    pub run: RunArgs,
+
+    /// Address workers connect to.
+    #[arg(
+        long,
+        env = "CICADA_MASTER_BIND",
+        default_value = "0.0.0.0:5557",
+        value_name = "ADDR:PORT"
+    )]
+    pub master_bind: String,
+
+    /// With --autostart or --headless: wait for this many workers before starting.
+    #[arg(
+        long,
+        env = "CICADA_EXPECT_WORKERS",
+        default_value_t = 0,
+        value_name = "N"
+    )]
+    pub expect_workers: usize,
+
+    /// A worker silent this long is lost and its users move to the others (after 3 s it shows
+    /// as missing).
+    #[arg(
+        long,
+        env = "CICADA_WORKER_TIMEOUT",
+        default_value = "10s",
+        value_name = "DURATION"
+    )]
+    pub worker_timeout: String,
+
+    /// After the master starts, how long reconnecting workers may report the users they run
+    /// (which the master adopts) before it changes anything.
+    #[arg(
+        long,
+        env = "CICADA_ADOPT_WINDOW",
+        default_value = "5s",
+        value_name = "DURATION"
+    )]
+    pub adopt_window: String,
+
+    /// Token and TLS.
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+}
+
+/// Flags of `cicada worker`.
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    /// The master's host name or address.
+    #[arg(long, env = "CICADA_MASTER_HOST", value_name = "HOST")]
+    pub master_host: Option<String>,
+
+    /// The master's cluster port.
+    #[arg(
+        long,
+        env = "CICADA_MASTER_PORT",
+        default_value_t = 5557,
+        value_name = "PORT"
+    )]
+    pub master_port: u16,
+
+    /// Stable id of this worker (default: the host name, which is the pod name on Kubernetes).
+    #[arg(long, env = "CICADA_WORKER_ID", value_name = "ID")]
+    pub worker_id: Option<String>,
+
+    /// Stop users after this long without a master (default: never; users keep their last
+    /// assignment).
+    #[arg(long, env = "CICADA_ORPHAN_TIMEOUT", value_name = "DURATION")]
+    pub orphan_timeout: Option<String>,
+
+    /// How long users get to finish their current request on SIGTERM.
+    #[arg(
+        long,
+        env = "CICADA_STOP_TIMEOUT",
+        default_value = "10s",
+        value_name = "DURATION"
+    )]
+    pub stop_timeout: String,
+
+    /// Token and TLS.
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+
+    /// HTTP settings of the users.
+    #[command(flatten)]
+    pub client: ClientArgs,
+
+    /// Log format: text or json.
+    #[arg(
+        long,
+        env = "CICADA_LOG_FORMAT",
+        default_value = "text",
+        value_name = "FORMAT"
+    )]
+    pub log_format: String,
+
+    /// Log level or RUST_LOG-style directives.
+    #[arg(
+        long,
+        env = "CICADA_LOG_LEVEL",
+        default_value = "info",
+        value_name = "LEVEL"
+    )]
+    pub log_level: String,
+
+    /// Threads running users (default: one per available core).
+    #[arg(long, env = "CICADA_WORKER_THREADS", value_name = "N")]
+    pub worker_threads: Option<usize>,
 }
 
 /// Flags of `cicada target` (see docs/target.md).

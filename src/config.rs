@@ -14,7 +14,7 @@ use cicada_stats::StatsConfig;
 use cicada_telemetry::LogFormat;
 use url::Url;
 
-use crate::cli::{RunArgs, ScenarioArgs};
+use crate::cli::{ClientArgs, RunArgs, ScenarioArgs};
 
 /// A bad flag or environment value.
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -103,6 +103,19 @@ pub fn parse_duration(flag: &'static str, value: &str) -> Result<Duration, Confi
         flag,
         value: value.to_string(),
         reason: format!("{e} (expected e.g. 30s, 5m, 1h30m)"),
+    })
+}
+
+/// The users' HTTP settings from their flags.
+pub fn client_config(args: &ClientArgs) -> Result<ClientConfig, ConfigError> {
+    Ok(ClientConfig {
+        connect_timeout: parse_duration("--connect-timeout", &args.connect_timeout)?,
+        default_timeout: parse_duration("--request-timeout", &args.request_timeout)?,
+        insecure: args.insecure,
+        ca_file: args.ca_file.clone(),
+        max_redirects: args.max_redirects,
+        http2: !args.no_http2,
+        ..ClientConfig::default()
     })
 }
 
@@ -252,15 +265,7 @@ impl RunConfig {
                 reason: "at least 1".into(),
             });
         }
-        let client = ClientConfig {
-            connect_timeout: parse_duration("--connect-timeout", &args.connect_timeout)?,
-            default_timeout: parse_duration("--request-timeout", &args.request_timeout)?,
-            insecure: args.insecure,
-            ca_file: args.ca_file.clone(),
-            max_redirects: args.max_redirects,
-            http2: !args.no_http2,
-            ..ClientConfig::default()
-        };
+        let client = client_config(&args.client)?;
         let trace_mode = args
             .trace_context
             .parse()

@@ -6,18 +6,15 @@
 //! `stop_timeout` to finish their in-flight request, and only then is the last interval taken,
 //! so the final report includes those last requests.
 
-use std::sync::Arc;
-
-use cicada_control::{Controller, SwarmRequest};
-use cicada_engine::{EngineConfig, Plan};
+use cicada_control::Controller;
 use cicada_stats::{Stats, report};
 use cicada_web::ReportInfo;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
-use url::Url;
 
 use crate::config::RunConfig;
 use crate::reports::{ReportFiles, scenario_label};
+use crate::start_gate::StartGate;
 
 /// How a run ended.
 #[derive(Clone, Debug, PartialEq)]
@@ -35,31 +32,19 @@ pub struct Outcome {
 /// Runs users until `run_time` passes or `shutdown` is cancelled.
 pub async fn run(
     cfg: &RunConfig,
-    plan: Arc<Plan>,
-    host: Url,
+    controller: Controller,
+    gate: StartGate,
     shutdown: CancellationToken,
 ) -> anyhow::Result<Outcome> {
-    let controller = Controller::start(
-        plan,
-        EngineConfig {
-            host: host.clone(),
-            client: cfg.client.clone(),
-            seed: cfg.seed,
-            trace: cfg.trace,
-        },
-        cfg.stats.clone(),
-        CancellationToken::new(),
-    )?;
+    let host = controller.status().host;
     tracing::info!(host = %host, users = cfg.users, spawn_rate = cfg.spawn_rate, run_time = ?cfg.run_time, "starting");
     // Subscribe before starting, so a very short run time cannot end unnoticed.
     let run_ended = controller.run_time_elapsed();
     tokio::pin!(run_ended);
-    controller.swarm(SwarmRequest {
-        users: cfg.users,
-        spawn_rate: cfg.spawn_rate,
-        host: None,
-        run_time: cfg.run_time,
-    })?;
+    tokio::select! {
+        _ = shutdown.cancelled() => {}
+        _ = gate.autostart(&controller, cfg) => {}
+    }
 
     let mut ticks = controller.ticks();
     let mut next_print = cfg.print_interval.map(|p| Instant::now() + p);
@@ -90,7 +75,7 @@ pub async fn run(
     }
     let info = ReportInfo {
         scenario: scenario_label(&cfg.source),
-        host: host.to_string(),
+        host,
         plan: Some(controller.plan().clone()),
     };
     controller.with_stats(|stats| finish(cfg, stats, &info))

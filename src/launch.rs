@@ -6,7 +6,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use cicada_engine::Plan;
+use cicada_control::Controller;
+use cicada_engine::{EngineConfig, Plan};
 use cicada_telemetry::LogBuffer;
 use tokio_util::sync::CancellationToken;
 use url::Url;
@@ -16,6 +17,7 @@ use crate::config::RunConfig;
 use crate::headless::{self, Outcome};
 use crate::registry::Registry;
 use crate::source::{self, Loaded};
+use crate::start_gate::StartGate;
 use crate::web_run::{self, WebSettings};
 use crate::{exit, reports, usage_error};
 
@@ -54,6 +56,24 @@ pub(crate) fn prepare(args: &RunArgs, registry: &Registry) -> Result<Prepared, E
     })
 }
 
+/// A problem found while starting (e.g. the cluster port is taken): exit status 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub(crate) struct UsageError(pub String);
+
+/// The target: `-H`, else the scenario's `host`.
+pub(crate) fn resolve_host(prepared: &Prepared) -> Result<Url, ExitCode> {
+    match (&prepared.cfg.host, &prepared.loaded.host) {
+        (Some(h), _) => Ok(h.clone()),
+        (None, Some(h)) => {
+            crate::config::parse_host("the scenario's `host`", h).map_err(usage_error)
+        }
+        (None, None) => Err(usage_error(
+            "no host: give -H URL (or CICADA_HOST), or `host:` in the scenario",
+        )),
+    }
+}
+
 /// The multi-threaded runtime, with `worker_threads` threads (default: one per core).
 pub(crate) fn runtime(worker_threads: Option<usize>) -> Result<tokio::runtime::Runtime, ExitCode> {
     let mut builder = tokio::runtime::Builder::new_multi_thread();
@@ -74,10 +94,31 @@ pub(crate) async fn drive(
     host: Url,
     shutdown: CancellationToken,
 ) -> anyhow::Result<Outcome> {
+    let controller = Controller::start(
+        plan,
+        EngineConfig {
+            host,
+            client: prepared.cfg.client.clone(),
+            seed: prepared.cfg.seed,
+            trace: prepared.cfg.trace,
+        },
+        prepared.cfg.stats.clone(),
+        CancellationToken::new(),
+    )?;
+    steer(prepared, controller, StartGate::Now, shutdown).await
+}
+
+/// Steers `controller` from the web UI or headless, until the run ends or `shutdown`.
+pub(crate) async fn steer(
+    prepared: Prepared,
+    controller: Controller,
+    gate: StartGate,
+    shutdown: CancellationToken,
+) -> anyhow::Result<Outcome> {
     let Prepared { cfg, web, logs, .. } = prepared;
     match &web {
-        None => headless::run(&cfg, plan, host, shutdown).await,
-        Some(web) => web_run::run(&cfg, web, plan, host, shutdown, logs).await,
+        None => headless::run(&cfg, controller, gate, shutdown).await,
+        Some(web) => web_run::run(&cfg, web, controller, gate, shutdown, logs).await,
     }
 }
 
@@ -91,7 +132,9 @@ pub(crate) fn finish(
     match result {
         Ok(outcome) if outcome.fail_ratio_exceeded => ExitCode::from(exit::FAIL_RATIO),
         Ok(_) => ExitCode::from(exit::OK),
-        Err(e) if e.is::<web_run::BindError>() => usage_error(format!("{e:#}")),
+        Err(e) if e.is::<web_run::BindError>() || e.is::<UsageError>() => {
+            usage_error(format!("{e:#}"))
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(exit::RUNTIME)

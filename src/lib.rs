@@ -21,6 +21,7 @@
 //! - [`signal`]: SIGINT/SIGTERM; [`exit`]: exit statuses.
 
 pub mod cli;
+mod cluster_cmd;
 pub mod config;
 mod demo_cmd;
 pub mod headless;
@@ -29,6 +30,7 @@ pub mod registry;
 pub mod reports;
 pub mod signal;
 pub mod source;
+mod start_gate;
 mod target_cmd;
 mod validate;
 pub mod web_run;
@@ -42,7 +44,6 @@ pub use cicada_engine as engine;
 pub use registry::Registry;
 
 use crate::cli::{Cli, Command, RunArgs};
-use crate::config::parse_host;
 
 /// Exit statuses.
 pub mod exit {
@@ -74,6 +75,8 @@ pub fn main_with(registry: Registry) -> ExitCode {
         Command::Run(args) => run_command(&args, &registry),
         Command::Target(args) => target_cmd::run(&args),
         Command::Demo(args) => demo_cmd::run(&args, &registry),
+        Command::Master(args) => cluster_cmd::master(&args, &registry),
+        Command::Worker(args) => cluster_cmd::worker(&args, &registry),
     }
 }
 
@@ -87,17 +90,9 @@ fn run_command(args: &RunArgs, registry: &Registry) -> ExitCode {
         Ok(p) => p,
         Err(code) => return code,
     };
-    let host = match (&prepared.cfg.host, &prepared.loaded.host) {
-        (Some(h), _) => h.clone(),
-        (None, Some(h)) => match parse_host("the scenario's `host`", h) {
-            Ok(h) => h,
-            Err(e) => return usage_error(e),
-        },
-        (None, None) => {
-            return usage_error(
-                "no host: give -H URL (or CICADA_HOST), or `host:` in the scenario",
-            );
-        }
+    let host = match launch::resolve_host(&prepared) {
+        Ok(h) => h,
+        Err(code) => return code,
     };
     let runtime = match launch::runtime(prepared.cfg.worker_threads) {
         Ok(rt) => rt,

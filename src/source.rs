@@ -50,13 +50,39 @@ pub struct Loaded {
     pub host: Option<String>,
     /// A human summary for `cicada validate`.
     pub summary: String,
+    /// A YAML scenario's text and data files, as a master ships them to workers (`None`: a
+    /// built-in scenario).
+    pub yaml: Option<YamlText>,
+}
+
+/// A YAML scenario as read.
+#[derive(Clone, Debug)]
+pub struct YamlText {
+    /// The file.
+    pub origin: String,
+    /// Its text.
+    pub text: String,
+    /// The data files it reads, by the path written in it.
+    pub files: std::collections::BTreeMap<String, String>,
 }
 
 /// Loads and checks the scenario.
 pub fn load(source: &Source, registry: &Registry, tags: &TagFilter) -> Result<Loaded, SourceError> {
     match source {
         Source::File(path) => {
-            let scenario = Arc::new(cicada_scenario::load_file(path)?);
+            let mut scenario = cicada_scenario::load_file(path)?;
+            let origin = path.display().to_string();
+            // The text just parsed (load_file checked its size); a file replaced in between
+            // would show as a different digest on the workers, never as a wrong plan here.
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                cicada_scenario::LoadError::single(&origin, format!("cannot read scenario: {e}"))
+            })?;
+            let yaml = YamlText {
+                origin,
+                text,
+                files: std::mem::take(&mut scenario.data_files),
+            };
+            let scenario = Arc::new(scenario);
             let types = cicada_engine::yaml::user_types(&scenario);
             let plan = Plan::new(types, tags).map_err(|error| SourceError::Plan {
                 origin: path.display().to_string(),
@@ -66,6 +92,7 @@ pub fn load(source: &Source, registry: &Registry, tags: &TagFilter) -> Result<Lo
                 plan: Arc::new(plan),
                 host: scenario.host.clone(),
                 summary: scenario.summary(),
+                yaml: Some(yaml),
             })
         }
         Source::Builtin(name) => {
@@ -85,6 +112,7 @@ pub fn load(source: &Source, registry: &Registry, tags: &TagFilter) -> Result<Lo
                 plan: Arc::new(plan),
                 host: builtin.host.clone(),
                 summary,
+                yaml: None,
             })
         }
     }

@@ -14,21 +14,19 @@
 
 use std::io::Write as _;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
-use cicada_control::{Controller, SwarmRequest};
-use cicada_engine::{EngineConfig, Plan};
+use cicada_control::Controller;
 use cicada_telemetry::LogBuffer;
 use cicada_web::{AppState, Credentials, ReportInfo, RunInfo, SwarmDefaults, WebConfig};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use url::Url;
 
 use crate::cli::RunArgs;
 use crate::config::RunConfig;
 use crate::headless::{self, Outcome};
 use crate::reports::scenario_label;
+use crate::start_gate::StartGate;
 
 /// How long in-flight web requests get after the signal before the server is dropped.
 const SERVER_GRACE: Duration = Duration::from_secs(5);
@@ -120,11 +118,12 @@ fn url_of(addr: SocketAddr) -> String {
 pub async fn run(
     cfg: &RunConfig,
     web: &WebSettings,
-    plan: Arc<Plan>,
-    host: Url,
+    controller: Controller,
+    gate: StartGate,
     shutdown: CancellationToken,
     logs: LogBuffer,
 ) -> anyhow::Result<Outcome> {
+    let host = controller.status().host;
     let address = if web.host.contains(':') && !web.host.starts_with('[') {
         format!("[{}]:{}", web.host, web.port)
     } else {
@@ -138,17 +137,6 @@ pub async fn run(
         })?;
     let local = listener.local_addr()?;
 
-    let controller = Controller::start(
-        plan,
-        EngineConfig {
-            host: host.clone(),
-            client: cfg.client.clone(),
-            seed: cfg.seed,
-            trace: cfg.trace,
-        },
-        cfg.stats.clone(),
-        CancellationToken::new(),
-    )?;
     let state = AppState::new(
         controller.clone(),
         web.config.clone(),
@@ -168,12 +156,13 @@ pub async fn run(
     tracing::info!(url = %url_of(local), host = %host, "web UI listening");
 
     if cfg.autostart {
-        controller.swarm(SwarmRequest {
-            users: cfg.users,
-            spawn_rate: cfg.spawn_rate,
-            host: None,
-            run_time: cfg.run_time,
-        })?;
+        let (controller, cfg, stop) = (controller.clone(), cfg.clone(), shutdown.clone());
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = stop.cancelled() => {}
+                _ = gate.autostart(&controller, &cfg) => {}
+            }
+        });
     } else {
         tracing::info!("waiting for Start in the web UI (or use --autostart)");
     }

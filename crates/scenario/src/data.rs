@@ -146,8 +146,9 @@ fn parse_dataset(
                 Some(n) => Some((yaml::string(d, n, "`format` (csv or json)")?, n.pos)),
                 None => None,
             };
+            let format = file_format(d, file.pos, &path, format)?;
             let text = read_file(d, file.pos, files, &path)?;
-            let rows = parse_file(d, file.pos, &path, &text, format)?;
+            let rows = parse_rows(d, file.pos, &path, &text, &format)?;
             read.insert(path, text);
             rows
         }
@@ -206,14 +207,13 @@ fn read_file(d: &mut Diags, pos: Pos, files: DataFiles<'_>, shown: &str) -> Opti
     }
 }
 
-/// Parses a data file's text as CSV or JSON (by `format:`, else by the file's extension).
-fn parse_file(
+/// The format of a data file: `format:`, else the file's extension; `csv` or `json`.
+fn file_format(
     d: &mut Diags,
     pos: Pos,
     shown: &str,
-    text: &str,
     format: Option<(String, Pos)>,
-) -> Option<Vec<Value>> {
+) -> Option<String> {
     let ext = Path::new(shown)
         .extension()
         .and_then(|e| e.to_str())
@@ -229,6 +229,17 @@ fn parse_file(
         );
         return None;
     }
+    Some(format)
+}
+
+/// Parses a data file's text in its format.
+fn parse_rows(
+    d: &mut Diags,
+    pos: Pos,
+    shown: &str,
+    text: &str,
+    format: &str,
+) -> Option<Vec<Value>> {
     let parsed = if format == "csv" {
         parse_csv(text)
     } else {

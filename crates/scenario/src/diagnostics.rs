@@ -58,7 +58,8 @@ impl LoadError {
         &self.diagnostics
     }
 
-    pub(crate) fn single(file: &str, message: impl Into<String>) -> Self {
+    /// An error about a whole file (no line), e.g. one that cannot be read.
+    pub fn single(file: &str, message: impl Into<String>) -> Self {
         LoadError {
             diagnostics: vec![Diagnostic {
                 file: file.to_owned(),

@@ -1,0 +1,295 @@
+//! The master's picture of the cluster: the workers it knows, what each runs and is assigned,
+//! and the desired users per user type. One mutex guards it; it is held only for short,
+//! non-async sections (a message, a tick), never across an `.await`.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant, SystemTime};
+
+use cicada_engine::Plan;
+use tokio::sync::mpsc;
+
+use crate::master::balance;
+use crate::proto::{
+    Assignment, MasterMessage, ScenarioUpdate, Stop, TypeCount, WorkerState, master_message,
+};
+
+/// The users wanted, per user type (plan order).
+#[derive(Clone, Debug)]
+pub(crate) struct Desired {
+    pub totals: Vec<u64>,
+    pub rate: f64,
+    pub stopped: bool,
+    /// Someone (the UI, the API, autostart) asked for a number. Until then the master adopts
+    /// what workers report, and the desired totals are the sum of that.
+    pub chosen: bool,
+}
+
+/// One worker as the master knows it.
+pub(crate) struct WorkerEntry {
+    /// Which stream is the current one (a newer connection replaces an older one).
+    pub conn: u64,
+    /// Messages to the worker; `None` while it is disconnected.
+    pub tx: Option<mpsc::Sender<MasterMessage>>,
+    pub last_seen: Instant,
+    pub last_seen_wall: SystemTime,
+    pub state: WorkerState,
+    pub cpu_percent: f64,
+    pub memory_bytes: u64,
+    /// Users it reports running, per user type.
+    pub running: Vec<u64>,
+    /// Users the master wants on it, per user type.
+    pub assigned: Vec<u64>,
+    /// The last assignment sent on the current stream.
+    pub sent: Option<Vec<u64>>,
+    /// Statistics reports applied up to this sequence number.
+    pub stats_applied: u64,
+    /// The last problem it reported.
+    pub error: String,
+}
+
+/// Timings of the master.
+#[derive(Clone, Debug)]
+pub struct Timings {
+    /// A worker silent this long shows as missing and gets no new users.
+    pub missing_after: Duration,
+    /// A worker silent this long is lost: its users move to the others.
+    pub worker_timeout: Duration,
+    /// After a start, how long reconnecting workers may report what they run before the
+    /// master changes anything (so a restarted master adopts instead of doubling the load).
+    pub adopt_window: Duration,
+}
+
+impl Default for Timings {
+    fn default() -> Self {
+        Timings {
+            missing_after: Duration::from_secs(3),
+            worker_timeout: Duration::from_secs(10),
+            adopt_window: Duration::from_secs(5),
+        }
+    }
+}
+
+pub(crate) struct State {
+    pub plan_types: Vec<String>,
+    pub scenario: ScenarioUpdate,
+    pub desired: Desired,
+    /// By worker id: a stable order for the split.
+    pub workers: BTreeMap<String, WorkerEntry>,
+    pub next_conn: u64,
+    /// Spawn credit earned at the rate (see [`balance`]).
+    budget: f64,
+    last_tick: Instant,
+    started: Instant,
+    /// Sum of users adopted from workers (reported in the log once).
+    adopted_logged: bool,
+}
+
+impl State {
+    pub fn new(plan: &Plan, scenario: ScenarioUpdate, rate: f64) -> State {
+        let plan_types: Vec<String> = plan.entries().iter().map(|e| e.name.clone()).collect();
+        let now = Instant::now();
+        State {
+            desired: Desired {
+                totals: vec![0; plan_types.len()],
+                rate,
+                stopped: false,
+                chosen: false,
+            },
+            plan_types,
+            scenario,
+            workers: BTreeMap::new(),
+            next_conn: 1,
+            budget: 0.0,
+            last_tick: now,
+            started: now,
+            adopted_logged: false,
+        }
+    }
+
+    /// Per-type counts from a message, in plan order (unknown types are ignored).
+    pub fn counts_of(&self, list: &[TypeCount]) -> Vec<u64> {
+        let mut out = vec![0u64; self.plan_types.len()];
+        for tc in list {
+            if let Some(i) = self.plan_types.iter().position(|n| *n == tc.user_type) {
+                out[i] = out[i].saturating_add(tc.users);
+            }
+        }
+        out
+    }
+
+    /// Per-type counts as a message.
+    pub fn type_counts(&self, counts: &[u64]) -> Vec<TypeCount> {
+        self.plan_types
+            .iter()
+            .zip(counts)
+            .map(|(name, &users)| TypeCount {
+                user_type: name.clone(),
+                users,
+            })
+            .collect()
+    }
+
+    /// True while a restarted master waits for its workers to report what they run.
+    pub fn adopting(&self) -> bool {
+        !self.desired.chosen
+    }
+
+    pub fn in_adopt_window(&self, timings: &Timings) -> bool {
+        self.adopting() && self.started.elapsed() < timings.adopt_window
+    }
+
+    /// A new total from the UI, the API or autostart.
+    pub fn set_users(&mut self, totals: Vec<u64>, rate: f64) {
+        let first = !self.desired.chosen || self.desired.stopped;
+        self.desired = Desired {
+            totals,
+            rate,
+            stopped: false,
+            chosen: true,
+        };
+        if first {
+            // Start the first users at once rather than after a tick.
+            self.budget = self.budget.max(1.0);
+        }
+    }
+
+    /// Stops every user; workers hear it at once.
+    pub fn stop(&mut self) {
+        self.desired.stopped = true;
+        self.desired.chosen = true;
+        self.desired.totals.fill(0);
+        for entry in self.workers.values_mut() {
+            entry.assigned.fill(0);
+            entry.sent = Some(entry.assigned.clone());
+            if let Some(tx) = &entry.tx {
+                let _ = tx.try_send(MasterMessage {
+                    kind: Some(master_message::Kind::Stop(Stop {})),
+                });
+            }
+        }
+    }
+
+    /// Once every 100 ms: drop lost workers, move users towards the split at the spawn rate,
+    /// and send changed assignments.
+    pub fn tick(&mut self, timings: &Timings) {
+        let now = Instant::now();
+        let dt = now.duration_since(self.last_tick).as_secs_f64();
+        self.last_tick = now;
+        self.drop_lost(timings, now);
+        if self.in_adopt_window(timings) {
+            return;
+        }
+        if self.adopting() && !self.adopted_logged {
+            self.adopted_logged = true;
+            let total: u64 = self.desired.totals.iter().sum();
+            if total > 0 {
+                tracing::info!(
+                    users = total,
+                    workers = self.workers.len(),
+                    "adopted the users the workers run"
+                );
+            }
+        }
+        if !self.desired.stopped {
+            self.balance(timings, now, dt);
+        }
+        self.send_assignments();
+    }
+
+    fn drop_lost(&mut self, timings: &Timings, now: Instant) {
+        let lost: Vec<String> = self
+            .workers
+            .iter()
+            .filter(|(_, e)| now.duration_since(e.last_seen) >= timings.worker_timeout)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in lost {
+            if let Some(e) = self.workers.remove(&id) {
+                tracing::warn!(
+                    worker = %id,
+                    users = e.running.iter().sum::<u64>(),
+                    timeout = ?timings.worker_timeout,
+                    "worker lost (silent past the worker timeout); its users move to the others"
+                );
+            }
+        }
+    }
+
+    /// Whether a worker can take new users: connected and heard from recently.
+    fn eligible(e: &WorkerEntry, timings: &Timings, now: Instant) -> bool {
+        e.tx.is_some()
+            && now.duration_since(e.last_seen) < timings.missing_after
+            && e.state != WorkerState::Stopping
+    }
+
+    fn balance(&mut self, timings: &Timings, now: Instant, dt: f64) {
+        let rate = self.desired.rate;
+        // Missing workers keep what they have (they probably still run it); the rest of the
+        // desired users are split over the eligible ones.
+        let mut remaining = self.desired.totals.clone();
+        let mut eligible = Vec::new();
+        for (id, e) in &self.workers {
+            if Self::eligible(e, timings, now) {
+                eligible.push(id.clone());
+            } else {
+                for (r, a) in remaining.iter_mut().zip(&e.assigned) {
+                    *r = r.saturating_sub(*a);
+                }
+            }
+        }
+        let target = balance::ideal(&remaining, eligible.len());
+        let mut current: Vec<Vec<u64>> = eligible
+            .iter()
+            .filter_map(|id| self.workers.get(id).map(|e| e.assigned.clone()))
+            .collect();
+        if balance::settled(&current, &target) {
+            self.budget = 0.0;
+            return;
+        }
+        let budget = if rate.is_finite() {
+            // Cap the credit so a pause cannot release a burst.
+            self.budget = (self.budget + rate * dt).min(rate.max(1.0));
+            self.budget.floor() as u64
+        } else {
+            u64::MAX
+        };
+        let used = balance::step(&mut current, &target, budget);
+        if rate.is_finite() {
+            self.budget -= used as f64;
+        }
+        for (id, assigned) in eligible.iter().zip(current) {
+            if let Some(e) = self.workers.get_mut(id) {
+                e.assigned = assigned;
+            }
+        }
+    }
+
+    fn send_assignments(&mut self) {
+        let rate = self.desired.rate;
+        let messages: Vec<(String, MasterMessage)> = self
+            .workers
+            .iter()
+            .filter(|(_, e)| e.tx.is_some() && e.sent.as_ref() != Some(&e.assigned))
+            .map(|(id, e)| (id.clone(), self.assignment(&e.assigned, rate)))
+            .collect();
+        for (id, message) in messages {
+            if let Some(e) = self.workers.get_mut(&id)
+                && let Some(tx) = &e.tx
+                && tx.try_send(message).is_ok()
+            {
+                e.sent = Some(e.assigned.clone());
+            }
+        }
+    }
+
+    /// An assignment message. Each worker may start users as fast as the global rate: the
+    /// master never hands out more than the rate allows in total.
+    pub fn assignment(&self, counts: &[u64], rate: f64) -> MasterMessage {
+        MasterMessage {
+            kind: Some(master_message::Kind::Assign(Assignment {
+                users: self.type_counts(counts),
+                spawn_rate: if rate.is_finite() { rate } else { 0.0 },
+            })),
+        }
+    }
+}

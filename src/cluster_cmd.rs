@@ -1,0 +1,246 @@
+//! `cicada master` and `cicada worker`.
+//!
+//! A master is a `run` whose users live on workers: the same flags, web UI, API and reports,
+//! with a [`cicada_cluster::master::Master`] as the controller's fleet. A worker has no
+//! scenario of its own: it runs what its master sends.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use cicada_cluster::master::{Master, MasterConfig, Timings};
+use cicada_cluster::scenario::{ScenarioSource, ScenarioSpec};
+use cicada_cluster::tls::TlsFiles;
+use cicada_cluster::worker::{self, WorkerConfig, WorkerError};
+use cicada_control::Controller;
+use cicada_engine::trace::TraceMode;
+use cicada_engine::{Plan, TagFilter};
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::{ClusterArgs, MasterArgs, WorkerArgs};
+use crate::config::{Source, client_config, parse_duration};
+use crate::registry::Registry;
+use crate::start_gate::StartGate;
+use crate::{exit, launch, signal, usage_error};
+
+fn tls_files(args: &ClusterArgs) -> TlsFiles {
+    TlsFiles {
+        cert: args.tls_cert.clone(),
+        key: args.tls_key.clone(),
+        ca: args.tls_ca.clone(),
+    }
+}
+
+fn trace_mode_name(mode: TraceMode) -> &'static str {
+    match mode {
+        TraceMode::PerTask => "per-task",
+        TraceMode::PerRequest => "per-request",
+        TraceMode::Off => "off",
+    }
+}
+
+/// `cicada master`.
+pub(crate) fn master(args: &MasterArgs, registry: &Registry) -> ExitCode {
+    let prepared = match launch::prepare(&args.run, registry) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let host = match launch::resolve_host(&prepared) {
+        Ok(h) => h,
+        Err(code) => return code,
+    };
+    let bind: SocketAddr = match args.master_bind.parse() {
+        Ok(a) => a,
+        Err(e) => {
+            return usage_error(format!(
+                "invalid value `{}` for --master-bind (CICADA_MASTER_BIND): {e} (expected e.g. \
+                 0.0.0.0:5557)",
+                args.master_bind
+            ));
+        }
+    };
+    let timings = match (
+        parse_duration("--worker-timeout", &args.worker_timeout),
+        parse_duration("--adopt-window", &args.adopt_window),
+    ) {
+        (Ok(worker_timeout), Ok(adopt_window)) => Timings {
+            worker_timeout: worker_timeout.max(Duration::from_secs(1)),
+            adopt_window,
+            ..Timings::default()
+        },
+        (Err(e), _) | (_, Err(e)) => return usage_error(e),
+    };
+    let cfg = &prepared.cfg;
+    let source = match &prepared.loaded.yaml {
+        Some(yaml) => ScenarioSource::Yaml {
+            origin: yaml.origin.clone(),
+            text: yaml.text.clone(),
+            files: yaml.files.clone(),
+        },
+        None => ScenarioSource::Builtin(name_of(&cfg.source)),
+    };
+    let spec = ScenarioSpec {
+        source,
+        host: host.as_str().trim_end_matches('/').to_owned(),
+        tags: cfg.tags.include.clone(),
+        exclude_tags: cfg.tags.exclude.clone(),
+        trace_mode: trace_mode_name(cfg.trace.mode).to_owned(),
+        trace_sample_ratio: cfg.trace.sample_ratio,
+        seed: cfg.seed,
+    };
+    let config = MasterConfig {
+        bind,
+        token: args.cluster.cluster_token.clone(),
+        tls: tls_files(&args.cluster),
+        timings,
+        default_rate: cfg.spawn_rate,
+    };
+    let stats = cfg.stats.clone();
+    let expect_workers = args.expect_workers;
+    let runtime = match launch::runtime(cfg.worker_threads) {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    let plan = prepared.loaded.plan.clone();
+    let result = runtime.block_on(async {
+        let shutdown = CancellationToken::new();
+        tokio::spawn(signal::cancel_on_signal(shutdown.clone()));
+        let master = match Master::start(config, plan.clone(), spec, shutdown.clone()).await {
+            Ok(m) => m,
+            Err(e) => return Err(anyhow::Error::new(launch::UsageError(e.to_string()))),
+        };
+        println!("cluster: listening for workers on {}", master.local_addr());
+        tracing::info!(addr = %master.local_addr(), "listening for workers");
+        let controller =
+            Controller::with_fleet(plan, master.fleet(), stats, CancellationToken::new());
+        let gate = StartGate::Cluster {
+            fleet: master.fleet(),
+            expect_workers,
+        };
+        launch::steer(prepared, controller, gate, shutdown).await
+    });
+    launch::finish(runtime, result)
+}
+
+fn name_of(source: &Source) -> String {
+    match source {
+        Source::Builtin(name) => name.clone(),
+        Source::File(path) => path.display().to_string(),
+    }
+}
+
+/// `cicada worker`.
+pub(crate) fn worker(args: &WorkerArgs, registry: &Registry) -> ExitCode {
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    // LOCUST_MASTER_NODE_HOST: what the old Kubernetes manifests set.
+    let Some(master_host) = args
+        .master_host
+        .clone()
+        .or_else(|| env("LOCUST_MASTER_NODE_HOST"))
+    else {
+        return usage_error("no master: give --master-host HOST (or CICADA_MASTER_HOST)");
+    };
+    let log_format = match args.log_format.parse() {
+        Ok(f) => f,
+        Err(reason) => {
+            return usage_error(format!(
+                "invalid value `{}` for --log-format (CICADA_LOG_FORMAT): {reason}",
+                args.log_format
+            ));
+        }
+    };
+    let client = match client_config(&args.client) {
+        Ok(c) => c,
+        Err(e) => return usage_error(e),
+    };
+    let stop_timeout = match parse_duration("--stop-timeout", &args.stop_timeout) {
+        Ok(d) => d,
+        Err(e) => return usage_error(e),
+    };
+    let orphan_timeout = match args
+        .orphan_timeout
+        .as_deref()
+        .map(|v| parse_duration("--orphan-timeout", v))
+    {
+        None => None,
+        Some(Ok(d)) => Some(d),
+        Some(Err(e)) => return usage_error(e),
+    };
+    if args.worker_threads == Some(0) {
+        return usage_error(
+            "invalid value `0` for --worker-threads (CICADA_WORKER_THREADS): at least 1",
+        );
+    }
+    if let Err(e) = cicada_telemetry::init_logging(log_format, &args.log_level) {
+        return usage_error(e);
+    }
+    let id = args
+        .worker_id
+        .clone()
+        .filter(|id| !id.trim().is_empty())
+        .unwrap_or_else(cicada_control::process::host_name);
+    let config = WorkerConfig {
+        master_host,
+        master_port: args.master_port,
+        id,
+        token: args.cluster.cluster_token.clone().filter(|t| !t.is_empty()),
+        tls: tls_files(&args.cluster),
+        orphan_timeout,
+        stop_timeout,
+        client,
+        max_backoff: Duration::from_secs(5),
+    };
+    let users = match launch::runtime(args.worker_threads) {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    let shutdown = CancellationToken::new();
+    users.spawn(signal::cancel_on_signal(shutdown.clone()));
+    tracing::info!(id = %config.id, master = %config.master_host, port = config.master_port, "worker starting");
+    let factory = |spec: &ScenarioSpec| plan_of(spec, registry);
+    let result = worker::run(config, &factory, users.handle().clone(), shutdown);
+    users.shutdown_timeout(Duration::from_secs(1));
+    match result {
+        Ok(()) => ExitCode::from(exit::OK),
+        Err(
+            e @ (WorkerError::Refused(_)
+            | WorkerError::Version(_)
+            | WorkerError::Tls(_)
+            | WorkerError::Address(_)),
+        ) => {
+            tracing::error!("{e}");
+            usage_error(e)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(exit::RUNTIME)
+        }
+    }
+}
+
+/// The plan of a scenario a master sent.
+fn plan_of(spec: &ScenarioSpec, registry: &Registry) -> Result<Arc<Plan>, String> {
+    let tags = TagFilter {
+        include: spec.tags.clone(),
+        exclude: spec.exclude_tags.clone(),
+    };
+    let types = match &spec.source {
+        ScenarioSource::Yaml {
+            origin,
+            text,
+            files,
+        } => {
+            let scenario =
+                cicada_scenario::parse_shipped(text, origin, files).map_err(|e| e.to_string())?;
+            cicada_engine::yaml::user_types(&Arc::new(scenario))
+        }
+        ScenarioSource::Builtin(name) => registry
+            .get(name)
+            .ok_or_else(|| format!("this worker has no built-in scenario named `{name}`"))?
+            .user_types(),
+    };
+    Plan::new(types, &tags)
+        .map(Arc::new)
+        .map_err(|e| format!("{}: {e}", spec.name()))
+}
