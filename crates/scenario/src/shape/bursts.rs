@@ -16,7 +16,7 @@ use crate::diagnostics::Diags;
 use crate::shape::parse::{factor, spawn_rate};
 use crate::wait::positive_duration;
 use crate::yaml::{self, Fields, Kind, Node};
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use std::time::Duration;
 
 /// The longest a single burst may last.
@@ -71,31 +71,49 @@ pub struct Burst {
 impl Bursts {
     /// The bursts starting in hour `hour` (hours since the Unix epoch), in no set order.
     pub fn in_hour(&self, hour: i64) -> impl Iterator<Item = Burst> + '_ {
+        self.raw_in_hour(hour).filter_map(|(start, end, size)| {
+            Some(Burst {
+                start: DateTime::<Utc>::from_timestamp_millis(start)?,
+                end: DateTime::<Utc>::from_timestamp_millis(end)?,
+                size,
+            })
+        })
+    }
+
+    /// [`Bursts::in_hour`] as (start ms, end ms, size): integer arithmetic only, because
+    /// every evaluation regenerates a few hours of bursts.
+    fn raw_in_hour(&self, hour: i64) -> impl Iterator<Item = (i64, i64, f64)> + '_ {
         let mut rng = SplitMix(mix(self.seed ^ mix(hour.cast_unsigned())));
         let count = poisson(&mut rng, self.per_hour);
-        let hour_start = DateTime::<Utc>::from_timestamp(hour.saturating_mul(3600), 0);
-        (0..count).filter_map(move |_| {
-            // Draw all numbers before filtering so each burst consumes the same amount.
+        let hour_start = hour.saturating_mul(3_600_000);
+        let (lo, hi) = self.duration;
+        let (lo_ms, span_ms) = (
+            lo.as_secs_f64() * 1000.0,
+            hi.saturating_sub(lo).as_secs_f64() * 1000.0,
+        );
+        (0..count).map(move |_| {
             let (u_start, u_len, u_size) = (rng.unit(), rng.unit(), rng.unit());
-            let hour_start = hour_start?;
-            let (lo, hi) = self.duration;
-            let len = lo + hi.saturating_sub(lo).mul_f64(u_len);
-            #[allow(clippy::cast_possible_truncation)] // < 3.6e9 ms
-            let offset = TimeDelta::milliseconds((u_start * 3_600_000.0) as i64);
-            let start = hour_start.checked_add_signed(offset)?;
-            let end = start.checked_add_signed(TimeDelta::from_std(len).ok()?)?;
+            // Both below 3.6e7 ms (an hour; bursts last at most 6h): no overflow.
+            #[allow(clippy::cast_possible_truncation)]
+            let (offset, len) = (
+                (u_start * 3_600_000.0) as i64,
+                (lo_ms + span_ms * u_len).round() as i64,
+            );
+            let start = hour_start.saturating_add(offset);
             let size = match self.size {
                 BurstSize::Add { min, max } => min + (max - min) * u_size,
                 BurstSize::Factor(f) => f,
             };
-            Some(Burst { start, end, size })
+            (start, start.saturating_add(len), size)
         })
     }
 
-    /// The hours whose bursts may still run at `t`.
-    fn hours_around(t: DateTime<Utc>) -> std::ops::RangeInclusive<i64> {
+    /// The hours whose bursts may still run at `t`: the current one and as many before
+    /// it as the longest burst can span.
+    fn hours_around(&self, t: DateTime<Utc>) -> std::ops::RangeInclusive<i64> {
         let hour = t.timestamp().div_euclid(3600);
-        let back = i64::try_from(MAX_BURST_DURATION.as_secs().div_ceil(3600)).unwrap_or(6);
+        let longest = self.duration.1.min(MAX_BURST_DURATION);
+        let back = i64::try_from(longest.as_secs().div_ceil(3600)).unwrap_or(6);
         hour.saturating_sub(back)..=hour
     }
 
@@ -103,12 +121,13 @@ impl Bursts {
     pub fn extra_at(&self, t: DateTime<Utc>, base: f64) -> (f64, u32) {
         let mut extra = 0.0;
         let mut n = 0;
-        for hour in Self::hours_around(t) {
-            for b in self.in_hour(hour) {
-                if b.start <= t && t < b.end {
+        let now = t.timestamp_millis();
+        for hour in self.hours_around(t) {
+            for (start, end, size) in self.raw_in_hour(hour) {
+                if start <= now && now < end {
                     n += 1;
                     extra += match self.size {
-                        BurstSize::Add { .. } => b.size,
+                        BurstSize::Add { .. } => size,
                         BurstSize::Factor(f) => base * (f - 1.0),
                     };
                 }
@@ -124,7 +143,7 @@ impl Bursts {
         n: usize,
         hours: i64,
     ) -> Vec<(DateTime<Utc>, bool)> {
-        let first = *Self::hours_around(t).start();
+        let first = *self.hours_around(t).start();
         let last = t.timestamp().div_euclid(3600).saturating_add(hours);
         let mut out = Vec::new();
         for hour in first..=last {

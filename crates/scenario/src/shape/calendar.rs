@@ -40,7 +40,8 @@ pub(crate) fn local_hour_to_utc(tz: Tz, date: NaiveDate, hours: f64) -> Option<D
     let secs = (hours.clamp(0.0, 24.0) * 3600.0).round() as u32;
     let secs = secs.min(24 * 3600 - 1);
     let local = date.and_hms_opt(secs / 3600, (secs / 60) % 60, secs % 60)?;
-    local_to_utc(tz, local).or_else(|| local_to_utc(tz, local + chrono::TimeDelta::hours(1)))
+    local_to_utc(tz, local)
+        .or_else(|| local_to_utc(tz, local.checked_add_signed(chrono::TimeDelta::hours(1))?))
 }
 
 /// Parses an IANA zone name (`Europe/Berlin`), suggesting the closest name on a typo.

@@ -13,12 +13,15 @@
 //! firing is cheap even for rare schedules (29 February), and bounded by a horizon.
 
 use crate::shape::calendar::local_to_utc;
-use chrono::{DateTime, Datelike, Days, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, Utc};
 use chrono_tz::Tz;
 
 /// How far [`Cron::next_after`] looks ahead: a bit over 8 years covers `0 0 29 2 *`
 /// across a century year without a leap day.
 const HORIZON_DAYS: u64 = 8 * 366 + 2;
+/// More than any UTC offset change (daylight saving moves an hour, rarely two): local
+/// times further than this from `t` are on the known side of it.
+const SLACK: TimeDelta = TimeDelta::hours(3);
 
 /// A parsed schedule: one bit set per allowed value.
 #[derive(Clone, PartialEq, Eq)]
@@ -167,13 +170,17 @@ impl Cron {
 
     /// The first firing strictly after `t`, or `None` within the horizon.
     pub fn next_after(&self, tz: Tz, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        let start = t.with_timezone(&tz).date_naive();
-        // A firing later the same local day may still be before `t` in UTC around a
-        // daylight saving change, hence starting one day early.
-        let mut date = start.checked_sub_days(Days::new(1))?;
+        let local = t.with_timezone(&tz).naive_local();
+        // Local times well before `t` cannot be after it whatever the offset: skip them
+        // without the (comparatively slow) zone conversion.
+        let floor = local.checked_sub_signed(SLACK)?;
+        let mut date = floor.date();
         for _ in 0..HORIZON_DAYS {
             if self.matches_day(date) {
                 for h in (0..24).filter(|h| self.hours & (1 << h) != 0) {
+                    if date.and_hms_opt(h, 59, 59).is_some_and(|end| end < floor) {
+                        continue;
+                    }
                     for m in (0..60).filter(|m| self.minutes & (1 << m) != 0) {
                         let Some(local) = date.and_hms_opt(h, m, 0) else {
                             continue;
@@ -199,16 +206,26 @@ impl Cron {
         lookback: chrono::TimeDelta,
     ) -> Option<DateTime<Utc>> {
         let earliest = t.checked_sub_signed(lookback)?;
-        // Local dates of both ends, one day of slack for zone offsets.
-        let last_day = t.with_timezone(&tz).date_naive().succ_opt()?;
+        // Local times well after `t` cannot be before it: skip them unconverted.
+        let ceiling = t
+            .with_timezone(&tz)
+            .naive_local()
+            .checked_add_signed(SLACK)?;
         let first_day = earliest
             .with_timezone(&tz)
-            .date_naive()
-            .checked_sub_days(Days::new(1))?;
-        let mut date = last_day;
+            .naive_local()
+            .checked_sub_signed(SLACK)?
+            .date();
+        let mut date = ceiling.date();
         while date >= first_day {
             if self.matches_day(date) {
                 for h in (0..24).rev().filter(|h| self.hours & (1 << h) != 0) {
+                    if date
+                        .and_hms_opt(h, 0, 0)
+                        .is_some_and(|start| start > ceiling)
+                    {
+                        continue;
+                    }
                     for m in (0..60).rev().filter(|m| self.minutes & (1 << m) != 0) {
                         let Some(local) = date.and_hms_opt(h, m, 0) else {
                             continue;

@@ -3,6 +3,7 @@
 
 mod docs;
 mod errors;
+mod props;
 mod schedule;
 mod values;
 
