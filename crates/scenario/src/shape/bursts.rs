@@ -155,9 +155,15 @@ impl Bursts {
                     out.push((b.end, false));
                 }
             }
-            // Enough found already: later hours only hold later starts (ends may
-            // interleave, hence the sort and a margin of one hour).
-            if out.len() >= n.saturating_mul(2) && hour > t.timestamp().div_euclid(3600) {
+            // Bursts of later hours start after this hour ends, so the edges before
+            // that are final; stop once there are `n` of them.
+            let boundary = hour.saturating_add(1).saturating_mul(3600);
+            if out
+                .iter()
+                .filter(|(at, _)| at.timestamp() < boundary)
+                .count()
+                >= n
+            {
                 break;
             }
         }

@@ -3,8 +3,8 @@
 //!
 //! Fields accept `*`, numbers, ranges `a-b`, steps `*/n` and `a-b/n`, and comma lists;
 //! months and weekdays also take names (`jan`, `mon`), and weekday `7` is Sunday. As in
-//! Vixie cron, when both day-of-month and day-of-week are restricted a day matches if
-//! *either* does. Macros: `@hourly`, `@daily`, `@weekly`, `@monthly`, `@yearly`.
+//! Vixie cron, when both day-of-month and day-of-week are restricted (neither starts
+//! with `*`) a day matches if *either* does. Macros: `@hourly`, `@daily`, `@weekly`, `@monthly`, `@yearly`.
 //!
 //! Daylight saving: a local time that does not exist (the spring gap) is skipped; one that
 //! happens twice (autumn) fires once, at the first of the two.
@@ -130,8 +130,10 @@ impl Cron {
             days: bits[2] as u32,
             months: bits[3] as u16,
             weekdays: (weekdays & 0x7f) as u8,
-            days_any: parts[2] == "*",
-            weekdays_any: parts[4] == "*",
+            // As in Vixie cron, a field starting with `*` (`*`, `*/2`) counts as "any" for
+            // the day-of-month / day-of-week rule.
+            days_any: parts[2].starts_with('*'),
+            weekdays_any: parts[4].starts_with('*'),
             text: trimmed.to_owned(),
         };
         if !cron.can_match() {
@@ -160,11 +162,11 @@ impl Cron {
         }
         let dom = self.days & (1 << date.day()) != 0;
         let dow = self.weekdays & (1 << date.weekday().num_days_from_sunday()) != 0;
-        match (self.days_any, self.weekdays_any) {
-            (true, true) => true,
-            (false, true) => dom,
-            (true, false) => dow,
-            (false, false) => dom || dow,
+        // A plain `*` sets every bit, so "and" then means "the other field decides".
+        if self.days_any || self.weekdays_any {
+            dom && dow
+        } else {
+            dom || dow
         }
     }
 

@@ -216,6 +216,12 @@ impl Shape {
         }
     }
 
+    /// The load at real instant `wall` of a run timed by `clock` (scaled time):
+    /// `self.at(clock.origin(), clock.to_virtual(wall))`.
+    pub fn at_wall(&self, clock: &ShapeClock, wall: DateTime<Utc>) -> Point {
+        self.at(clock.origin(), clock.to_virtual(wall))
+    }
+
     /// Whether this is an open (arrival-rate) shape.
     pub fn is_open(&self) -> bool {
         matches!(self.base, Base::Open(_))

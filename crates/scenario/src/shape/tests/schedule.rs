@@ -57,6 +57,11 @@ fn cron_day_of_month_or_day_of_week() {
     assert!(c.matches_day(day("2026-04-13"))); // a Monday the 13th
     assert!(c.matches_day(day("2026-04-10"))); // a Friday
     assert!(!c.matches_day(day("2026-04-14")));
+    // A field starting with `*` counts as unrestricted: odd days that are Fridays.
+    let c = cron("0 0 */2 * fri");
+    assert!(c.matches_day(day("2026-04-03")));
+    assert!(!c.matches_day(day("2026-04-10")));
+    assert!(!c.matches_day(day("2026-04-13")));
     // Only one restricted: that one decides.
     assert!(!cron("0 0 13 * *").matches_day(day("2026-04-10")));
     assert!(!cron("0 0 * * fri").matches_day(day("2026-04-13")));
@@ -263,7 +268,24 @@ fn bursts_in_points_match_the_generated_list() {
         seen_active += usize::from(n > 0);
     }
     assert!(seen_active > 0);
-    // The next changes are burst edges after `t`, in order.
+    // The next changes are exactly the earliest burst edges after `t`.
+    let t0 = utc("2026-01-01T05:00:00Z");
+    let mut all = Vec::new();
+    for h in t0.timestamp() / 3600 - 7..t0.timestamp() / 3600 + 30 {
+        for b in bursts.in_hour(h) {
+            all.extend(
+                [(b.start, true), (b.end, false)]
+                    .into_iter()
+                    .filter(|(at, _)| *at > t0),
+            );
+        }
+    }
+    all.sort_by_key(|(at, _)| *at);
+    for n in 1..12 {
+        let got: Vec<_> = s.next_changes(o, t0, n).into_iter().map(|c| c.at).collect();
+        let want: Vec<_> = all.iter().take(n).map(|(at, _)| *at).collect();
+        assert_eq!(got, want, "n = {n}");
+    }
     let t = utc("2026-01-01T05:00:00Z");
     let changes = s.next_changes(o, t, 6);
     assert_eq!(changes.len(), 6);
@@ -331,6 +353,10 @@ fn clock_scales_time_both_ways() {
         demo.to_virtual(start + TimeDelta::minutes(1)),
         utc("2026-06-01T07:00:00Z")
     );
+    // A shape evaluated on the real clock: a minute in, the virtual day is over.
+    let s = shape("diurnal: { min_users: 0, max_users: 100, peak: 12 }\n");
+    close(s.at_wall(&c, start + TimeDelta::seconds(30)).value, 100.0);
+    close(s.at_wall(&c, start + TimeDelta::seconds(60)).value, 0.0);
     // Far-away instants saturate instead of overflowing.
     let far = ShapeClock::new(start, 100_000.0).unwrap_or_else(|e| panic!("{e}"));
     let _ = far.to_virtual(chrono::DateTime::<chrono::Utc>::MAX_UTC);
