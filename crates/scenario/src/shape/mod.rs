@@ -50,7 +50,7 @@ pub use clock::{ClockError, MAX_TIME_SCALE, ShapeClock};
 pub use cron::Cron;
 pub use diurnal::Diurnal;
 pub use incidents::{ExtraTask, Incident, MAX_INCIDENT_DURATION, MAX_INCIDENTS, TaskWeight};
-pub use open::{ArrivalGate, MAX_RATE, Open, Ramp, Rate, RateStage};
+pub use open::{ArrivalGate, ArrivalPacer, MAX_RATE, Open, Ramp, Rate, RateStage};
 pub use parse::{MAX_FACTOR, MAX_SPAWN_RATE, MAX_USERS};
 pub use stages::{Stage, Stages};
 

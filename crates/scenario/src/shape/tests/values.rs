@@ -2,7 +2,7 @@
 //! days.
 
 use super::{close, shape, utc};
-use crate::shape::{ArrivalGate, ChangeKind, Model};
+use crate::shape::{ArrivalGate, ArrivalPacer, ChangeKind, Model};
 use std::time::Duration;
 
 #[test]
@@ -300,6 +300,23 @@ fn arrival_gate_counts_drops() {
         g.leave();
     }
     assert_eq!(g.active(), 0);
+}
+
+#[test]
+fn arrival_pacer_keeps_fractions() {
+    let mut p = ArrivalPacer::new();
+    let tick = Duration::from_secs(1);
+    let got: Vec<u64> = (0..10).map(|_| p.due(0.3, tick)).collect();
+    assert_eq!(got, vec![0, 0, 0, 1, 0, 0, 1, 0, 0, 1]);
+    let mut p = ArrivalPacer::new();
+    let total: u64 = (0..1000)
+        .map(|_| p.due(25.0, Duration::from_millis(100)))
+        .sum();
+    assert_eq!(total, 2500);
+    // A stall is not made up for with a flood; nonsense rates count as 0.
+    assert_eq!(p.due(10.0, Duration::from_secs(3600)), 11);
+    assert_eq!(p.due(f64::NAN, tick), 0);
+    assert_eq!(p.due(-5.0, tick), 0);
 }
 
 #[test]
