@@ -122,7 +122,8 @@ impl Cron {
         for (i, (part, spec)) in parts.iter().zip(&FIELDS).enumerate() {
             bits[i] = field(part, spec)?;
         }
-        let weekdays = bits[4] | (bits[4] >> 7); // 7 (Sunday) folds into 0
+        // 7 (Sunday) folds into 0, so matching only ever looks at bits 0-6.
+        let weekdays = bits[4] | (bits[4] >> 7);
         #[allow(clippy::cast_possible_truncation)] // each mask fits its field's range
         let cron = Cron {
             minutes: bits[0],
@@ -144,7 +145,9 @@ impl Cron {
         Ok(cron)
     }
 
-    /// Whether some date can match (`0 0 31 2 *` cannot).
+    /// Whether some date can match (`0 0 31 2 *` cannot). Checked at load so an
+    /// incident that would never fire is an error rather than a silent no-op; 29 February
+    /// counts (it comes every four years, within the search horizon).
     fn can_match(&self) -> bool {
         if !self.days_any && self.weekdays_any {
             return (1..=12u32).any(|m| {

@@ -65,6 +65,8 @@ pub(crate) fn parse_shape_text(text: &str, origin: &str) -> Result<Shape, LoadEr
 /// Parses the value of a `shape:` section (or the root of a shape file).
 pub(crate) fn parse_shape(d: &mut Diags, node: &Node) -> Option<Shape> {
     let f = Fields::new(d, node, "the shape", ROOT_KEYS)?;
+    // Each part is parsed even when another failed, so one run reports every problem;
+    // the `?`s at the end drop the shape if anything was wrong.
     let timezone = match f.get("timezone") {
         Some(n) => parse_timezone(d, n),
         None => Some(chrono_tz::UTC),
@@ -74,6 +76,8 @@ pub(crate) fn parse_shape(d: &mut Diags, node: &Node) -> Option<Shape> {
         BASES,
         "a shape needs exactly one of `constant`, `stages`, `diurnal` or `open`",
     );
+    // `repeat` sits next to `stages` (not inside it) so a stage list stays a plain list,
+    // the same way `open:` puts `repeat` next to its `stages`.
     let repeat_node = f.get("repeat");
     if let Some(p) = f.key_pos("repeat")
         && f.get("stages").is_none()
@@ -133,7 +137,8 @@ fn parse_constant(d: &mut Diags, node: &Node) -> Option<Base> {
     })
 }
 
-/// A number of users: a whole number from 0 to [`MAX_USERS`].
+/// A number of users: a whole number from 0 to [`MAX_USERS`]. Negative numbers get their
+/// own message: "cannot be negative" says more than "expected a whole number".
 pub(crate) fn users(d: &mut Diags, node: &Node, what: &str) -> Option<u32> {
     match node.kind {
         Kind::UInt(u) if u <= u64::from(MAX_USERS) => u32::try_from(u).ok(),
