@@ -28,7 +28,8 @@
 //! `check`, `extract`, `wait`, `data` and `json_template` for their parts; `template`
 //! (+ `template_lint`, `functions`, `fake_data`) compiles and validates templates;
 //! `state` holds per-user variables; `model` the public types; `summary` the
-//! `cicada validate` text; `diagnostics` the errors.
+//! `cicada validate` text; `diagnostics` the errors; `shape` the load shape (how many
+//! users, or arrivals per second, at each instant), from a `shape:` section or its own file.
 
 mod check;
 mod convert;
@@ -41,6 +42,7 @@ mod json_template;
 mod model;
 mod parse;
 mod request;
+pub mod shape;
 mod state;
 mod summary;
 mod template;
@@ -58,6 +60,7 @@ pub use model::{
     UserSpec,
 };
 pub use request::RequestStep;
+pub use shape::{Shape, ShapeClock};
 pub use state::UserState;
 pub use wait::Wait;
 
@@ -94,4 +97,27 @@ pub fn parse_shipped(
     files: &std::collections::BTreeMap<String, String>,
 ) -> Result<Scenario, LoadError> {
     parse::parse(text, origin, DataFiles::Shipped(files))
+}
+
+/// Loads a separate shape file (its root is what a scenario's `shape:` section holds).
+/// Task and user type names in its incidents are checked against a scenario with
+/// [`Shape::check_names`].
+pub fn load_shape_file(path: &Path) -> Result<Shape, LoadError> {
+    let origin = path.display().to_string();
+    let meta = std::fs::metadata(path)
+        .map_err(|e| LoadError::single(&origin, format!("cannot read shape: {e}")))?;
+    if meta.len() > shape::parse::MAX_SHAPE_BYTES as u64 {
+        return Err(LoadError::single(
+            &origin,
+            "shape file is larger than 1 MiB",
+        ));
+    }
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| LoadError::single(&origin, format!("cannot read shape: {e}")))?;
+    parse_shape_str(&text, &origin)
+}
+
+/// Parses a shape from text; `origin` names it in diagnostics.
+pub fn parse_shape_str(text: &str, origin: &str) -> Result<Shape, LoadError> {
+    shape::parse::parse_shape_text(text, origin)
 }

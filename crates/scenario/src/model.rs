@@ -16,6 +16,9 @@ pub struct Scenario {
     pub host: Option<String>,
     /// The user types, in file order.
     pub user_types: Vec<UserSpec>,
+    /// The load shape from the `shape:` section, if any (a separate shape file or flag
+    /// may replace it).
+    pub shape: Option<crate::shape::Shape>,
     pub(crate) globals: Arc<Globals>,
     pub(crate) seed: u64,
     /// The text of every data file the scenario read, by the path written in it: with the

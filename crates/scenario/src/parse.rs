@@ -37,7 +37,7 @@ pub(crate) struct Parser<'a> {
     files: DataFiles<'a>,
 }
 
-const TOP_KEYS: &[&str] = &["host", "seed", "defaults", "vars", "data", "users"];
+const TOP_KEYS: &[&str] = &["host", "seed", "defaults", "vars", "data", "users", "shape"];
 const USER_KEYS: &[&str] = &[
     "name",
     "weight",
@@ -151,6 +151,17 @@ pub(crate) fn parse(text: &str, origin: &str, files: DataFiles<'_>) -> Result<Sc
         );
     }
     check_users(&mut p.d, items, &users);
+    let shape = top
+        .get("shape")
+        .and_then(|n| crate::shape::parse::parse_shape(&mut p.d, n));
+    if let Some(shape) = &shape {
+        let names: Vec<&str> = users.iter().map(|u| u.name.as_str()).collect();
+        let tasks: Vec<&str> = users
+            .iter()
+            .flat_map(|u| u.tasks.iter().map(|t| t.name.as_str()))
+            .collect();
+        crate::shape::parse::check_names(&mut p.d, shape, &names, &tasks);
+    }
 
     // Variable checks need the whole user type (a task may use what `on_start` extracts),
     // so they run after everything is parsed.
@@ -187,6 +198,7 @@ pub(crate) fn parse(text: &str, origin: &str, files: DataFiles<'_>) -> Result<Sc
     Ok(Scenario {
         host,
         user_types: users,
+        shape,
         globals,
         seed: seed.unwrap_or_else(rand::random),
         data_files,

@@ -37,6 +37,9 @@ impl Scenario {
             .filter(|u| u.fixed_count.is_none())
             .map(|u| u64::from(u.weight))
             .sum();
+        if let Some(shape) = &self.shape {
+            let _ = writeln!(out, "shape: {}", shape.describe());
+        }
         for user in &self.user_types {
             out.push('\n');
             user_summary(&mut out, user, weight_total);
