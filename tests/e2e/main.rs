@@ -4,6 +4,7 @@
 //! Every run is bounded (`-t`, plus a hard timeout in [`util::run_cicada`]).
 
 mod cli;
+mod cluster;
 mod failures;
 mod nginx;
 mod recording;

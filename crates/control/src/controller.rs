@@ -75,6 +75,8 @@ pub struct Status {
     pub spawn_rate: f64,
     /// When the current run stops by itself (Unix seconds), if it has a run time.
     pub stops_at: Option<u64>,
+    /// Processes running users (standalone: 1; a master: its known workers).
+    pub workers: usize,
 }
 
 struct Desired {
@@ -240,6 +242,7 @@ impl Controller {
                     .ok()
                     .map(|d| d.as_secs())
             }),
+            workers: self.inner.fleet.worker_count(),
         }
     }
 

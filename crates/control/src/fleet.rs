@@ -54,6 +54,10 @@ pub trait Fleet: Send + Sync + 'static {
     fn take(&self) -> Interval;
     /// The processes running users.
     fn workers(&self) -> Vec<WorkerInfo>;
+    /// How many processes run users (cheaper than [`Fleet::workers`]).
+    fn worker_count(&self) -> usize {
+        self.workers().len()
+    }
     /// Stops users for good, waiting up to `grace` for their in-flight requests. False when
     /// some were still busy at the deadline.
     async fn shutdown(&self, grace: Duration) -> bool;
@@ -181,6 +185,10 @@ impl Fleet for LocalFleet {
             memory_bytes: sample.memory_bytes,
             last_seen: crate::controller::unix_now(),
         }]
+    }
+
+    fn worker_count(&self) -> usize {
+        1
     }
 
     async fn shutdown(&self, grace: Duration) -> bool {

@@ -48,8 +48,7 @@ impl<'a> StatusView<'a> {
             host: &status.host,
             spawn_rate: status.spawn_rate,
             stops_at: status.stops_at,
-            // Standalone: this process. (A master will count its connected workers.)
-            workers: 1,
+            workers: status.workers,
         }
     }
 }

@@ -334,6 +334,10 @@ impl Fleet for ClusterFleet {
             .collect()
     }
 
+    fn worker_count(&self) -> usize {
+        self.shared.lock().workers.len()
+    }
+
     /// The master going away leaves workers running (a restarted master adopts them). After a
     /// stop (a run time that ended), waits up to `grace` for the workers' last statistics.
     async fn shutdown(&self, grace: Duration) -> bool {
@@ -350,7 +354,7 @@ impl Fleet for ClusterFleet {
             if done || tokio::time::Instant::now() >= deadline {
                 // One more statistics period, so the final reports arrive.
                 if self.shared.lock().desired.stopped {
-                    tokio::time::sleep(Duration::from_millis(2500).min(grace)).await;
+                    tokio::time::sleep(Duration::from_secs(3).min(grace)).await;
                 }
                 return done;
             }
