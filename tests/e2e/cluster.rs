@@ -354,3 +354,83 @@ async fn hello_from_the_future(port: &str) -> String {
         other => panic!("expected a refusal, got {other:?}"),
     }
 }
+
+/// A CA, the master's certificate (for 127.0.0.1) and a worker's client certificate, as PEM
+/// files in `dir`: (ca, master cert, master key, worker cert, worker key).
+fn tls_files(dir: &std::path::Path) -> [String; 5] {
+    let ca_key = rcgen::KeyPair::generate().expect("key");
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "cicada cluster test CA");
+    let ca_cert = ca_params.self_signed(&ca_key).expect("CA");
+    let issuer = rcgen::Issuer::new(ca_params, ca_key);
+    let leaf = |names: Vec<String>| {
+        let key = rcgen::KeyPair::generate().expect("key");
+        let params = rcgen::CertificateParams::new(names).expect("params");
+        let cert = params.signed_by(&key, &issuer).expect("signed");
+        (cert.pem(), key.serialize_pem())
+    };
+    let (master_cert, master_key) = leaf(vec!["127.0.0.1".into(), "localhost".into()]);
+    let (worker_cert, worker_key) = leaf(vec!["worker".into()]);
+    let write = |name: &str, text: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).expect("written");
+        path.display().to_string()
+    };
+    [
+        write("ca.pem", &ca_cert.pem()),
+        write("master.pem", &master_cert),
+        write("master.key", &master_key),
+        write("worker.pem", &worker_cert),
+        write("worker.key", &worker_key),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mutual_tls_lets_only_workers_with_a_certificate_in() {
+    let server = RecordingServer::start().await.expect("server");
+    let setup = setup();
+    let [ca, master_cert, master_key, worker_cert, worker_key] = tls_files(setup.dir.path());
+    let m = master(
+        &setup,
+        &server.url(),
+        &[
+            "--tls-cert",
+            &master_cert,
+            "--tls-key",
+            &master_key,
+            "--tls-ca",
+            &ca,
+            "--autostart",
+            "-u",
+            "2",
+            "-r",
+            "50",
+            "--adopt-window",
+            "0s",
+        ],
+    )
+    .await;
+    let _good = worker(
+        &setup,
+        "with-cert",
+        &[
+            "--tls-ca",
+            &ca,
+            "--tls-cert",
+            &worker_cert,
+            "--tls-key",
+            &worker_key,
+        ],
+    );
+    // Plain HTTP/2 and TLS without a client certificate both fail the handshake.
+    let _plain = worker(&setup, "plain", &[]);
+    let _anonymous = worker(&setup, "no-cert", &["--tls-ca", &ca]);
+    wait_for_split(&m.url, &[2], "the worker with a certificate runs the users").await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let known = workers(&m.url).await;
+    assert_eq!(known.keys().collect::<Vec<_>>(), ["with-cert"], "{known:?}");
+    assert!(server.count() > 0);
+}

@@ -42,6 +42,13 @@ pub enum TlsError {
     MasterWithoutIdentity,
 }
 
+/// tonic builds its rustls configurations with the process-wide crypto provider; when more
+/// than one is compiled in (a dependency may enable aws-lc-rs), rustls cannot pick one by
+/// itself. cicada uses ring everywhere. Installing fails harmlessly when one is already set.
+fn use_ring() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 fn read(flag: &'static str, path: &Path) -> Result<Vec<u8>, TlsError> {
     std::fs::read(path).map_err(|error| TlsError::Read {
         flag,
@@ -72,6 +79,7 @@ impl TlsFiles {
         if !self.enabled() {
             return Ok(None);
         }
+        use_ring();
         let identity = self.identity()?.ok_or(TlsError::MasterWithoutIdentity)?;
         let mut config = ServerTlsConfig::new().identity(identity);
         if let Some(ca) = &self.ca {
@@ -85,6 +93,7 @@ impl TlsFiles {
         if !self.enabled() {
             return Ok(None);
         }
+        use_ring();
         let mut config = ClientTlsConfig::new().domain_name(domain);
         if let Some(ca) = &self.ca {
             config = config.ca_certificate(Certificate::from_pem(read("--tls-ca", ca)?));
