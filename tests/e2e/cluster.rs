@@ -434,3 +434,33 @@ async fn mutual_tls_lets_only_workers_with_a_certificate_in() {
     assert_eq!(known.keys().collect::<Vec<_>>(), ["with-cert"], "{known:?}");
     assert!(server.count() > 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_orphan_timeout_stops_users_without_a_master() {
+    let server = RecordingServer::start().await.expect("server");
+    let setup = setup();
+    let m = master(
+        &setup,
+        &server.url(),
+        &["--autostart", "-u", "2", "-r", "50", "--adopt-window", "0s"],
+    )
+    .await;
+    let _w = worker(&setup, "lonely", &["--orphan-timeout", "1s"]);
+    wait_for_split(&m.url, &[2], "2 users").await;
+    let mut child = m.child;
+    signal(&child, 9);
+    let _ = child.wait().await;
+    // Users stop a little after the orphan timeout (checked between connection attempts).
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let before = server.count();
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        if server.count() == before {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "users kept running without a master"
+        );
+    }
+}
