@@ -74,8 +74,11 @@ async fn worker(n: usize, a: &Args, payload: Vec<u8>) -> Vec<Duration> {
         .expect("the master accepts")
         .max_decoding_message_size(64 * 1024 * 1024);
     let (tx, rx) = mpsc::channel(64);
-    let send = |kind| tx.try_send(WorkerMessage { kind: Some(kind) });
-    let _ = send(worker_message::Kind::Hello(Hello {
+    // A full queue drops the message: the bench measures the master, not this sender.
+    let send = |kind| {
+        let _ = tx.try_send(WorkerMessage { kind: Some(kind) });
+    };
+    send(worker_message::Kind::Hello(Hello {
         protocol_version: PROTOCOL_VERSION,
         cicada_version: CICADA_VERSION.into(),
         worker_id: format!("sim-{n}"),
@@ -95,7 +98,7 @@ async fn worker(n: usize, a: &Args, payload: Vec<u8>) -> Vec<Duration> {
     while Instant::now() < end {
         tokio::select! {
             _ = heartbeat.tick() => {
-                let _ = send(worker_message::Kind::Heartbeat(Heartbeat {
+                send(worker_message::Kind::Heartbeat(Heartbeat {
                     state: WorkerState::Running as i32,
                     running: vec![TypeCount { user_type: a.user_type.clone(), users: 0 }],
                     ..Heartbeat::default()
@@ -104,7 +107,7 @@ async fn worker(n: usize, a: &Args, payload: Vec<u8>) -> Vec<Duration> {
             _ = stats.tick() => {
                 seq += 1;
                 sent_at.push((seq, Instant::now()));
-                let _ = send(worker_message::Kind::Stats(StatsReport { seq, interval: payload.clone() }));
+                send(worker_message::Kind::Stats(StatsReport { seq, interval: payload.clone() }));
             }
             reply = replies.next() => match reply {
                 Some(Ok(m)) => {
