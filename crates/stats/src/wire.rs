@@ -22,8 +22,7 @@ use std::io::Read;
 use std::sync::Arc;
 
 use flate2::read::ZlibDecoder;
-use hdrhistogram::Histogram;
-use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
+use hdrhistogram::serialization::{Serializer, V2DeflateSerializer};
 use serde::{Deserialize, Serialize};
 
 use crate::hist::MAX_TRACKABLE_US;
@@ -174,6 +173,18 @@ impl Interval {
     /// Decodes what [`Interval::to_bytes`] produced. Safe on untrusted input (see the
     /// [`crate::wire`] module).
     pub fn from_bytes(b: &[u8]) -> Result<Interval, DecodeError> {
+        let mut interval = Interval::new();
+        interval.merge_bytes(b)?;
+        Ok(interval)
+    }
+
+    /// Adds an encoded interval to this one, as `merge(from_bytes(b)?)` would, but without
+    /// building dense histograms first: each histogram's non-zero counters are recorded
+    /// straight into the matching row's histogram. This is what a master does with every
+    /// worker's report, so its cost is proportional to the buckets actually used, not to the
+    /// histograms' ranges. Everything is validated before anything is added: on error `self`
+    /// is unchanged.
+    pub fn merge_bytes(&mut self, b: &[u8]) -> Result<(), DecodeError> {
         if b.len() < 9 {
             return Err(if b.len() >= 4 && &b[..4] != MAGIC {
                 DecodeError::BadMagic
@@ -199,8 +210,9 @@ impl Interval {
             return Err(DecodeError::TooLarge("too many rows"));
         }
 
-        let mut interval = Interval::new();
+        let mut rows = Vec::with_capacity(header.entries.len());
         let mut budget = MAX_DECODED_CELLS;
+        let mut sparse = Vec::new();
         for w in header.entries {
             let key = RequestKey {
                 method: w.method,
@@ -227,34 +239,57 @@ impl Interval {
             }
             let (blob, tail) = blobs.split_at(w.hist_len);
             blobs = tail;
-            let hist = if blob.is_empty() {
-                crate::hist::new_hist(crate::hist::SIGFIG)
-            } else {
-                let h = decode_histogram(blob, &mut budget).map_err(|reason| match reason {
-                    HistError::Budget => DecodeError::TooLarge("histograms too large"),
-                    HistError::Invalid(reason) => DecodeError::Histogram {
-                        row: row_label(&key),
-                        reason,
-                    },
-                })?;
-                if h.len() != w.count {
+            let start = sparse.len();
+            if !blob.is_empty() {
+                let total =
+                    decode_sparse(blob, &mut budget, &mut sparse).map_err(
+                        |reason| match reason {
+                            HistError::Budget => DecodeError::TooLarge("histograms too large"),
+                            HistError::Invalid(reason) => DecodeError::Histogram {
+                                row: row_label(&key),
+                                reason,
+                            },
+                        },
+                    )?;
+                if total != w.count {
                     return Err(inconsistent("histogram total differs from request count"));
                 }
-                h
-            };
-            let entry = IntervalEntry {
+            }
+            let scalars = Scalars {
                 count: w.count,
                 failures: w.failures,
                 sum_us: w.sum_us,
                 min_us: w.min_us,
                 max_us: w.max_us,
                 bytes: w.bytes,
-                hist,
             };
-            interval.add_entry(key, entry);
+            rows.push((key, scalars, start..sparse.len()));
         }
         if !blobs.is_empty() {
             return Err(DecodeError::TrailingBytes(blobs.len()));
+        }
+
+        // Valid: apply.
+        for (key, w, range) in rows {
+            let entry = self.entries.entry(key).or_insert_with(|| IntervalEntry {
+                count: 0,
+                failures: 0,
+                sum_us: 0,
+                min_us: u64::MAX,
+                max_us: 0,
+                bytes: 0,
+                hist: crate::hist::new_hist(crate::hist::SIGFIG),
+            });
+            entry.count = entry.count.saturating_add(w.count);
+            entry.failures = entry.failures.saturating_add(w.failures);
+            entry.sum_us = entry.sum_us.saturating_add(w.sum_us);
+            entry.min_us = entry.min_us.min(w.min_us);
+            entry.max_us = entry.max_us.max(w.max_us);
+            entry.bytes = entry.bytes.saturating_add(w.bytes);
+            for &(index, count) in &sparse[range] {
+                // The histogram auto-resizes and values are below 2^32: recording cannot fail.
+                let _ = entry.hist.record_n(value_at_index(index), count);
+            }
         }
         for f in header.failures {
             let key = RequestKey {
@@ -265,10 +300,36 @@ impl Interval {
                 kind: f.kind,
                 message: f.message,
             };
-            interval.add_failure(&key, &failure, f.count);
+            self.add_failure(&key, &failure, f.count);
         }
-        Ok(interval)
+        Ok(())
     }
+}
+
+/// A row's numbers besides its histogram.
+struct Scalars {
+    count: u64,
+    failures: u64,
+    sum_us: u64,
+    min_us: u64,
+    max_us: u64,
+    bytes: u64,
+}
+
+/// The lowest value counted at counter `index` of a histogram with lowest value 1 and 3
+/// significant digits (HdrHistogram's `value_for`, which is private: 2,048 sub-buckets, the
+/// first bucket using all of them, every later one its upper half). Recording this value lands
+/// in the same counter.
+fn value_at_index(index: u64) -> u64 {
+    const HALF_MAGNITUDE: u32 = 10; // log2(2048 / 2)
+    const HALF: u64 = 1 << HALF_MAGNITUDE;
+    let bucket = (index >> HALF_MAGNITUDE).saturating_sub(1);
+    let sub = if index < 2 * HALF {
+        index
+    } else {
+        (index & (HALF - 1)) + HALF
+    };
+    sub << bucket
 }
 
 fn read_u32(b: &[u8]) -> u32 {
@@ -315,8 +376,13 @@ fn counts_len_for(high: u64) -> u64 {
     (buckets + 1) * (SUB_BUCKET_COUNT / 2)
 }
 
-/// Validates and decodes one V2+DEFLATE histogram, charging its size to `budget`.
-fn decode_histogram(blob: &[u8], budget: &mut u64) -> Result<Histogram<u64>, HistError> {
+/// Validates one V2+DEFLATE histogram, charging its size to `budget`, and appends its
+/// non-zero counters to `out` as (index, count). Returns the histogram's total count.
+fn decode_sparse(
+    blob: &[u8],
+    budget: &mut u64,
+    out: &mut Vec<(u64, u64)>,
+) -> Result<u64, HistError> {
     use HistError::Invalid;
     if blob.len() < 8 || read_u32(blob) != V2_COMPRESSED_COOKIE {
         return Err(Invalid("not a compressed V2 histogram"));
@@ -358,19 +424,17 @@ fn decode_histogram(blob: &[u8], budget: &mut u64) -> Result<Histogram<u64>, His
     if v2.len() as u64 != V2_HEADER_SIZE as u64 + payload_len {
         return Err(Invalid("payload length mismatch"));
     }
-    check_counts(&v2[V2_HEADER_SIZE..], cells)?;
-    let mut h: Histogram<u64> = Deserializer::new()
-        .deserialize(&mut &v2[..])
-        .map_err(|_| Invalid("undecodable counts"))?;
-    // Deserialized histograms have a fixed range; merging needs them to grow.
-    h.auto(true);
-    Ok(h)
+    sparse_counts(&v2[V2_HEADER_SIZE..], cells, out)
 }
 
-/// Walks the zig-zag varint counts once, rejecting what would make hdrhistogram misbehave:
-/// the one value whose negation overflows, indexes past the counts array, and totals that
-/// could overflow later arithmetic.
-fn check_counts(mut payload: &[u8], cells: u64) -> Result<(), HistError> {
+/// Walks the zig-zag varint counts once, rejecting what would make a histogram misbehave (the
+/// one value whose negation overflows, indexes past the counts array, totals that could
+/// overflow later arithmetic), and appends the non-zero counters to `out`.
+fn sparse_counts(
+    mut payload: &[u8],
+    cells: u64,
+    out: &mut Vec<(u64, u64)>,
+) -> Result<u64, HistError> {
     use HistError::Invalid;
     let mut index: u64 = 0;
     let mut total: u64 = 0;
@@ -384,6 +448,12 @@ fn check_counts(mut payload: &[u8], cells: u64) -> Result<(), HistError> {
             let zeros = v.checked_neg().ok_or(Invalid("bad zero run"))? as u64;
             index = index.saturating_add(zeros);
         } else {
+            if index >= cells {
+                return Err(Invalid("counts beyond the histogram range"));
+            }
+            if v > 0 {
+                out.push((index, v as u64));
+            }
             total = total.saturating_add(v as u64);
             index = index.saturating_add(1);
         }
@@ -394,7 +464,7 @@ fn check_counts(mut payload: &[u8], cells: u64) -> Result<(), HistError> {
             return Err(Invalid("total count too large"));
         }
     }
-    Ok(())
+    Ok(total)
 }
 
 /// Reads HdrHistogram's LEB128-64b9B varint: up to 8 groups of 7 bits, then a full 9th byte.

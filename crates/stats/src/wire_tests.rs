@@ -7,6 +7,7 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::key::FailureKind;
+use hdrhistogram::Histogram;
 
 fn sample() -> Interval {
     let mut i = Interval::new();
@@ -232,5 +233,86 @@ proptest! {
         let i = pos.index(bytes.len());
         bytes[i] = byte;
         let _ = Interval::from_bytes(&bytes);
+    }
+}
+
+#[test]
+fn merging_encoded_bytes_equals_merging_decoded_intervals() {
+    let mut a = sample();
+    let mut b = Interval::new();
+    b.record(
+        &RequestKey::new("GET", "/r1"),
+        Duration::from_millis(3),
+        5,
+        None,
+    );
+    b.record(
+        &RequestKey::new("GET", "/new"),
+        Duration::from_secs(2),
+        5,
+        None,
+    );
+    let mut via_decode = b.clone();
+    via_decode.merge(Interval::from_bytes(&a.to_bytes()).expect("decodes"));
+    b.merge_bytes(&a.to_bytes()).expect("merges");
+    assert_eq!(b, via_decode);
+    // A bad input changes nothing, even when its first rows were fine.
+    let before = b.clone();
+    let mut bytes = a.to_bytes();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    assert!(b.merge_bytes(&bytes).is_err());
+    assert_eq!(b, before);
+    // Merging into itself doubles every count.
+    let once = a.request_count();
+    a.merge_bytes(&a.to_bytes()).expect("merges");
+    assert_eq!(a.request_count(), 2 * once);
+}
+
+#[test]
+fn every_counter_index_maps_back_to_itself() {
+    let mut h: Histogram<u64> = crate::hist::new_hist(crate::hist::SIGFIG);
+    for v in [
+        1u64,
+        2,
+        1023,
+        1024,
+        2047,
+        2048,
+        2049,
+        4095,
+        4096,
+        123_456,
+        3_599_999_999,
+    ] {
+        h.reset();
+        h.record(v).expect("records");
+        let index = h
+            .iter_recorded()
+            .next()
+            .map(|x| x.value_iterated_to())
+            .expect("one");
+        let lowest = h.lowest_equivalent(v);
+        let mut again: Histogram<u64> = crate::hist::new_hist(crate::hist::SIGFIG);
+        // The value of the counter that holds `v`, recorded again, lands in the same counter.
+        let mut sparse = Vec::new();
+        let blob = {
+            let mut out = Vec::new();
+            hdrhistogram::serialization::V2DeflateSerializer::new()
+                .serialize(&h, &mut out)
+                .expect("serializes");
+            out
+        };
+        let mut budget = MAX_DECODED_CELLS;
+        decode_sparse(&blob, &mut budget, &mut sparse)
+            .map_err(|_| ())
+            .expect("decodes");
+        assert_eq!(sparse.len(), 1);
+        assert_eq!(value_at_index(sparse[0].0), lowest, "value {v}");
+        again.record(value_at_index(sparse[0].0)).expect("records");
+        assert_eq!(
+            again.iter_recorded().next().map(|x| x.value_iterated_to()),
+            Some(index)
+        );
     }
 }

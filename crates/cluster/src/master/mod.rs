@@ -75,11 +75,12 @@ impl Shared {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn merge_stats(&self, interval: Interval) {
+    /// Adds a worker's encoded interval to what the next aggregation takes.
+    fn merge_stats(&self, encoded: &[u8]) -> Result<(), cicada_stats::DecodeError> {
         self.stats
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .merge(interval);
+            .merge_bytes(encoded)
     }
 }
 

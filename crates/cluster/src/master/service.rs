@@ -8,7 +8,6 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use cicada_stats::Interval;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::{Stream, StreamExt};
@@ -254,11 +253,8 @@ impl Shared {
             entry.stats_applied = report.seq;
             report.seq
         };
-        match Interval::from_bytes(&report.interval) {
-            Ok(interval) => self.merge_stats(interval),
-            Err(e) => {
-                tracing::warn!(worker = %id, seq = report.seq, "dropped a statistics report: {e}")
-            }
+        if let Err(e) = self.merge_stats(&report.interval) {
+            tracing::warn!(worker = %id, seq = report.seq, "dropped a statistics report: {e}");
         }
         Some(acked)
     }
