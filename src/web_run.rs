@@ -145,6 +145,7 @@ pub async fn run(
             client: cfg.client.clone(),
             seed: cfg.seed,
             trace: cfg.trace,
+            spans: None,
         },
         cfg.stats.clone(),
         CancellationToken::new(),
