@@ -11,6 +11,7 @@ use std::sync::Arc;
 use cicada_control::{Controller, SwarmRequest};
 use cicada_engine::{EngineConfig, Plan};
 use cicada_stats::{Stats, report};
+use cicada_telemetry::otel::SpanQueue;
 use cicada_web::ReportInfo;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -32,12 +33,14 @@ pub struct Outcome {
     pub fail_ratio_exceeded: bool,
 }
 
-/// Runs users until `run_time` passes or `shutdown` is cancelled.
+/// Runs users until `run_time` passes or `shutdown` is cancelled; with `spans`, they export
+/// spans into it (`--otel`).
 pub async fn run(
     cfg: &RunConfig,
     plan: Arc<Plan>,
     host: Url,
     shutdown: CancellationToken,
+    spans: Option<SpanQueue>,
 ) -> anyhow::Result<Outcome> {
     let controller = Controller::start(
         plan,
@@ -46,7 +49,7 @@ pub async fn run(
             client: cfg.client.clone(),
             seed: cfg.seed,
             trace: cfg.trace,
-            spans: None,
+            spans,
         },
         cfg.stats.clone(),
         CancellationToken::new(),

@@ -14,6 +14,7 @@ use url::Url;
 use crate::cli::RunArgs;
 use crate::config::RunConfig;
 use crate::headless::{self, Outcome};
+use crate::otel::Otel;
 use crate::registry::Registry;
 use crate::source::{self, Loaded};
 use crate::web_run::{self, WebSettings};
@@ -75,10 +76,18 @@ pub(crate) async fn drive(
     shutdown: CancellationToken,
 ) -> anyhow::Result<Outcome> {
     let Prepared { cfg, web, logs, .. } = prepared;
-    match &web {
-        None => headless::run(&cfg, plan, host, shutdown).await,
-        Some(web) => web_run::run(&cfg, web, plan, host, shutdown, logs).await,
+    if cfg.otel.is_some() && cfg.trace.mode == cicada_engine::TraceMode::Off {
+        tracing::warn!("--otel with --trace-context off: requests carry no trace, so no spans");
     }
+    let otel = Otel::start(cfg.otel.as_ref())?;
+    let spans = otel.queue();
+    let outcome = match &web {
+        None => headless::run(&cfg, plan, host, shutdown, spans).await,
+        Some(web) => web_run::run(&cfg, web, plan, host, shutdown, logs, spans).await,
+    };
+    // Every user has ended: what they exported is queued; send it (bounded) before exiting.
+    otel.stop().await;
+    outcome
 }
 
 /// Shuts the runtime down (users were already stopped; stray tasks such as idle connections are

@@ -20,6 +20,7 @@ use std::time::Duration;
 use cicada_control::{Controller, SwarmRequest};
 use cicada_engine::{EngineConfig, Plan};
 use cicada_telemetry::LogBuffer;
+use cicada_telemetry::otel::SpanQueue;
 use cicada_web::{AppState, Credentials, ReportInfo, RunInfo, SwarmDefaults, WebConfig};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -116,7 +117,8 @@ fn url_of(addr: SocketAddr) -> String {
     format!("http://{addr}/")
 }
 
-/// Serves the UI and API and runs users as the UI (or `--autostart`) says, until `shutdown`.
+/// Serves the UI and API and runs users as the UI (or `--autostart`) says, until `shutdown`;
+/// with `spans`, users export spans into it (`--otel`).
 pub async fn run(
     cfg: &RunConfig,
     web: &WebSettings,
@@ -124,6 +126,7 @@ pub async fn run(
     host: Url,
     shutdown: CancellationToken,
     logs: LogBuffer,
+    spans: Option<SpanQueue>,
 ) -> anyhow::Result<Outcome> {
     let address = if web.host.contains(':') && !web.host.starts_with('[') {
         format!("[{}]:{}", web.host, web.port)
@@ -145,7 +148,7 @@ pub async fn run(
             client: cfg.client.clone(),
             seed: cfg.seed,
             trace: cfg.trace,
-            spans: None,
+            spans,
         },
         cfg.stats.clone(),
         CancellationToken::new(),

@@ -6,6 +6,7 @@
 mod cli;
 mod failures;
 mod nginx;
+mod otel;
 mod recording;
 mod rust_tier;
 mod scenarios;
