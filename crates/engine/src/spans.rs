@@ -73,7 +73,10 @@ impl SpanExport {
     pub fn new(queue: SpanQueue, host: &Url) -> SpanExport {
         SpanExport {
             queue,
-            server_address: host.host_str().map(Arc::from),
+            // IPv6 literals without their URL brackets, as the conventions ask.
+            server_address: host
+                .host_str()
+                .map(|h| Arc::from(h.trim_start_matches('[').trim_end_matches(']'))),
             server_port: host.port_or_known_default().map(i64::from),
         }
     }
@@ -209,6 +212,17 @@ mod tests {
         assert_eq!(url_path("http://h:1/p/q?x"), Some("/p/q"));
         assert_eq!(url_path("https://h"), Some("/"));
         assert_eq!(url_path("relative"), None);
+    }
+
+    #[test]
+    fn server_address_has_no_brackets() {
+        let (q, _rx) = cicada_telemetry::otel::span_queue(1);
+        let e = SpanExport::new(q, &Url::parse("http://[::1]:8080/").unwrap());
+        assert_eq!(e.server_address.as_deref(), Some("::1"));
+        assert_eq!(e.server_port, Some(8080));
+        let (q, _rx) = cicada_telemetry::otel::span_queue(1);
+        let e = SpanExport::new(q, &Url::parse("https://api.example").unwrap());
+        assert_eq!(e.server_port, Some(443));
     }
 }
 

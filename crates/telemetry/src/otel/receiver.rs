@@ -54,9 +54,16 @@ impl ReceivedSpan {
     }
 }
 
-type Store = Arc<Mutex<Vec<ReceivedSpan>>>;
+#[derive(Default)]
+struct Received {
+    spans: Vec<ReceivedSpan>,
+    /// Every span received, kept or not.
+    count: usize,
+}
 
-fn lock(store: &Store) -> MutexGuard<'_, Vec<ReceivedSpan>> {
+type Store = Arc<Mutex<Received>>;
+
+fn lock(store: &Store) -> MutexGuard<'_, Received> {
     store.lock().unwrap_or_else(|p| p.into_inner())
 }
 
@@ -101,8 +108,9 @@ impl TraceService for Service {
             }
         }
         let mut store = lock(&self.0);
-        let room = MAX_SPANS.saturating_sub(store.len());
-        store.extend(got.into_iter().take(room));
+        store.count += got.len();
+        let room = MAX_SPANS.saturating_sub(store.spans.len());
+        store.spans.extend(got.into_iter().take(room));
         Ok(tonic::Response::new(ExportTraceServiceResponse {
             partial_success: None,
         }))
@@ -144,7 +152,12 @@ pub struct OtlpReceiver {
 impl OtlpReceiver {
     /// Starts a receiver on 127.0.0.1 and a free port.
     pub async fn start() -> std::io::Result<OtlpReceiver> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        OtlpReceiver::start_on(0).await
+    }
+
+    /// Starts a receiver on 127.0.0.1:`port` (0: a free port).
+    pub async fn start_on(port: u16) -> std::io::Result<OtlpReceiver> {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
         let addr = listener.local_addr()?;
         let spans = Store::default();
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
@@ -169,9 +182,14 @@ impl OtlpReceiver {
         format!("http://{}", self.addr)
     }
 
-    /// Every span received so far.
+    /// The spans received so far (the first [`MAX_SPANS`]).
     pub fn spans(&self) -> Vec<ReceivedSpan> {
-        lock(&self.spans).clone()
+        lock(&self.spans).spans.clone()
+    }
+
+    /// How many spans were received, including those past [`MAX_SPANS`].
+    pub fn received(&self) -> usize {
+        lock(&self.spans).count
     }
 
     /// Waits (polling, at most `timeout`) until `done` holds for the spans received, and
