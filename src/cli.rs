@@ -23,7 +23,7 @@ pub enum Command {
     /// Check a scenario and print a summary of it, or its errors.
     Validate(ValidateArgs),
     /// Serve the DynaClaimz stand-in API (in memory) for scenarios, demos and tests.
-    Target(TargetArgs),
+    Target(Box<TargetArgs>),
     /// Start the DynaClaimz stand-in and run users against it, in one process.
     Demo(Box<DemoArgs>),
     /// Coordinate workers: the web UI and API of `run`, users split over the workers that
@@ -165,6 +165,16 @@ pub struct RunArgs {
         value_name = "RATIO"
     )]
     pub trace_sample_ratio: f64,
+
+    /// Export a span per sampled request (under a span per task run) over OTLP; the standard
+    /// OTEL_* variables configure it (see docs/observability.md).
+    #[arg(long, env = "CICADA_OTEL")]
+    pub otel: bool,
+
+    /// OTLP collector URL (implies --otel), e.g. http://127.0.0.1:4317 [default:
+    /// OTEL_EXPORTER_OTLP_ENDPOINT, else http://localhost:4317].
+    #[arg(long, env = "CICADA_OTEL_ENDPOINT", value_name = "URL")]
+    pub otel_endpoint: Option<String>,
 
     /// Seed for the users' random choices (default: random).
     #[arg(long, env = "CICADA_SEED", value_name = "N")]
@@ -547,6 +557,15 @@ pub struct TargetArgs {
     )]
     pub access_log: String,
 
+    /// Export a server span per request over OTLP (a child of the caller's `traceparent`);
+    /// the standard OTEL_* variables configure it.
+    #[arg(long, env = "CICADA_OTEL")]
+    pub otel: bool,
+
+    /// OTLP collector URL (implies --otel).
+    #[arg(long, env = "CICADA_OTEL_ENDPOINT", value_name = "URL")]
+    pub otel_endpoint: Option<String>,
+
     /// Log format of the server's own log lines (stderr): text or json.
     #[arg(
         long,
@@ -605,4 +624,13 @@ pub struct DemoArgs {
     /// Write the JSON report to FILE at the end.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+
+    /// Export spans over OTLP from both the users (service `cicada`) and the target (service
+    /// `cicada-target`): one connected trace per task run.
+    #[arg(long)]
+    pub otel: bool,
+
+    /// OTLP collector URL (implies --otel).
+    #[arg(long, value_name = "URL")]
+    pub otel_endpoint: Option<String>,
 }

@@ -12,6 +12,7 @@ use cicada_engine::TagFilter;
 use cicada_engine::client::ClientConfig;
 use cicada_stats::StatsConfig;
 use cicada_telemetry::LogFormat;
+use cicada_telemetry::otel::{OtelConfig, OtelConfigError, OtelFlags};
 use url::Url;
 
 use crate::cli::{ClientArgs, RunArgs, ScenarioArgs};
@@ -29,6 +30,9 @@ pub enum ConfigError {
         /// What was expected.
         reason: String,
     },
+    /// An OpenTelemetry setting (`--otel-endpoint`, an `OTEL_*` variable).
+    #[error(transparent)]
+    Otel(#[from] OtelConfigError),
     /// Neither `-f` nor `--scenario` was given.
     #[error("no scenario: give -f FILE (or CICADA_FILE) or --scenario NAME")]
     NoScenario,
@@ -88,6 +92,8 @@ pub struct RunConfig {
     pub autostart: bool,
     /// HTML report file.
     pub html: Option<PathBuf>,
+    /// OTLP span export (`--otel`); `None`: off.
+    pub otel: Option<OtelConfig>,
 }
 
 /// Parses a duration: `30s`, `5m`, `1h30m`, `250ms`, or a bare number of seconds (as Locust's
@@ -281,6 +287,7 @@ impl RunConfig {
                 reason: "expected a ratio between 0.0 and 1.0".into(),
             });
         }
+        let otel = resolve_otel(args.otel, args.otel_endpoint.as_deref(), "cicada", env)?;
         Ok(RunConfig {
             source: resolve_source(&args.source)?,
             host,
@@ -312,6 +319,7 @@ impl RunConfig {
             headless: args.headless || env("LOCUST_HEADLESS").is_some_and(|v| truthy(&v)),
             autostart: Self::wants_autostart(args, env),
             html: args.html.clone(),
+            otel,
         })
     }
 
@@ -322,6 +330,21 @@ impl RunConfig {
             || env("LOCUST_HEADLESS").is_some_and(|v| truthy(&v))
             || env("LOCUST_AUTOSTART").is_some_and(|v| truthy(&v))
     }
+}
+
+/// The OTLP export settings from `--otel`/`--otel-endpoint` and the `OTEL_*` variables
+/// (`default_service` names the process when `OTEL_SERVICE_NAME` does not).
+pub fn resolve_otel(
+    enabled: bool,
+    endpoint: Option<&str>,
+    default_service: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<OtelConfig>, ConfigError> {
+    let flags = OtelFlags {
+        enabled,
+        endpoint: endpoint.map(str::to_string),
+    };
+    Ok(OtelConfig::resolve(&flags, default_service, env)?)
 }
 
 /// A seed from the clock and the process id: distinct per run, no global RNG needed.
@@ -430,6 +453,38 @@ mod tests {
         }
         let err = RunConfig::resolve(&args(&[]), &env_of(&[])).unwrap_err();
         assert_eq!(err, ConfigError::NoScenario);
+    }
+
+    #[test]
+    fn otel_is_opt_in_and_reads_the_standard_variables() {
+        let env = env_of(&[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4317"),
+            ("OTEL_SERVICE_NAME", "loadgen"),
+        ]);
+        let c = RunConfig::resolve(&args(&["-f", "s"]), &env).unwrap();
+        assert!(
+            c.otel.is_none(),
+            "an endpoint variable alone does not switch export on"
+        );
+        let c = RunConfig::resolve(&args(&["-f", "s", "--otel"]), &env).unwrap();
+        let otel = c.otel.unwrap();
+        assert_eq!(otel.endpoint, "http://collector:4317");
+        assert_eq!(otel.service_name, "loadgen");
+        let c = RunConfig::resolve(
+            &args(&["-f", "s", "--otel-endpoint", "http://127.0.0.1:9"]),
+            &env_of(&[]),
+        )
+        .unwrap();
+        assert_eq!(c.otel.unwrap().service_name, "cicada");
+        let err = RunConfig::resolve(
+            &args(&["-f", "s", "--otel"]),
+            &env_of(&[("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")]),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("OTEL_EXPORTER_OTLP_PROTOCOL"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -7,6 +7,10 @@
 //! bound before anything else, so a busy port fails at once (exit 2) and port 0 works: the run
 //! is pointed at the port actually bound. Ctrl-C (or `-t`) ends the run first, then the target
 //! stops, so the users never see it vanish mid-run.
+//!
+//! With `--otel`, both halves export spans (the users as `cicada`, the target as
+//! `cicada-target`) to the same collector: each task run is one trace, from the task span
+//! through the client spans to the target's server spans.
 
 use std::ffi::OsString;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -18,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cli::{DemoArgs, RunArgs};
 use crate::config::parse_host;
+use crate::otel::Otel;
 use crate::registry::Registry;
 use crate::{launch, signal, usage_error};
 
@@ -53,6 +58,12 @@ fn run_argv(args: &DemoArgs, target: SocketAddr) -> Vec<OsString> {
     }
     if let Some(json) = &args.json {
         push("--json", json.clone().into_os_string());
+    }
+    if let Some(endpoint) = &args.otel_endpoint {
+        push("--otel-endpoint", endpoint.into());
+    }
+    if args.otel {
+        argv.push("--otel".into());
     }
     argv.push("--autostart".into());
     if args.headless {
@@ -95,6 +106,20 @@ pub fn run(args: &DemoArgs, registry: &Registry) -> ExitCode {
         Ok(rt) => rt,
         Err(code) => return code,
     };
+    // The target exports as its own service, so the trace shows both sides.
+    let env = |name: &str| std::env::var(name).ok();
+    let target_otel = match crate::config::resolve_otel(
+        args.otel,
+        args.otel_endpoint.as_deref(),
+        "cicada-target",
+        &env,
+    ) {
+        Ok(o) => o.map(|mut c| {
+            c.service_name = "cicada-target".to_string();
+            c
+        }),
+        Err(e) => return usage_error(e),
+    };
     let plan = prepared.loaded.plan.clone();
     let result = runtime.block_on(async {
         let listener = tokio::net::TcpListener::from_std(listener)?;
@@ -103,9 +128,11 @@ pub fn run(args: &DemoArgs, registry: &Registry) -> ExitCode {
             access_log: cicada_target::AccessLogDest::Off,
             ..Default::default()
         };
+        let target_spans = Otel::start(target_otel.as_ref())?;
+        let state = cicada_target::AppState::new_traced(&config, target_spans.queue())?;
         let stop_target = CancellationToken::new();
-        let target = tokio::spawn(cicada_target::serve(
-            config,
+        let target = tokio::spawn(cicada_target::serve_state(
+            state,
             listener,
             stop_target.clone().cancelled_owned(),
         ));
@@ -123,6 +150,7 @@ pub fn run(args: &DemoArgs, registry: &Registry) -> ExitCode {
             Ok(_) => {}
             Err(_) => tracing::warn!("the target did not stop within 10 s"),
         }
+        target_spans.stop().await;
         outcome
     });
     launch::finish(runtime, result)
@@ -189,5 +217,9 @@ mod tests {
         assert_eq!(r.json.as_deref(), Some(std::path::Path::new("out.json")));
         assert_eq!((r.users, r.web_port), (Some(7), 0));
         assert!(r.headless);
+        assert!(!r.otel && r.otel_endpoint.is_none());
+        let r = run_args(&["--otel", "--otel-endpoint", "http://127.0.0.1:4317"]);
+        assert!(r.otel);
+        assert_eq!(r.otel_endpoint.as_deref(), Some("http://127.0.0.1:4317"));
     }
 }

@@ -15,6 +15,7 @@ use url::Url;
 use crate::cli::RunArgs;
 use crate::config::RunConfig;
 use crate::headless::{self, Outcome};
+use crate::otel::Otel;
 use crate::registry::Registry;
 use crate::source::{self, Loaded};
 use crate::start_gate::StartGate;
@@ -94,6 +95,10 @@ pub(crate) async fn drive(
     host: Url,
     shutdown: CancellationToken,
 ) -> anyhow::Result<Outcome> {
+    if prepared.cfg.otel.is_some() && prepared.cfg.trace.mode == cicada_engine::TraceMode::Off {
+        tracing::warn!("--otel with --trace-context off: requests carry no trace, so no spans");
+    }
+    let otel = Otel::start(prepared.cfg.otel.as_ref())?;
     let controller = Controller::start(
         plan,
         EngineConfig {
@@ -101,11 +106,15 @@ pub(crate) async fn drive(
             client: prepared.cfg.client.clone(),
             seed: prepared.cfg.seed,
             trace: prepared.cfg.trace,
+            spans: otel.queue(),
         },
         prepared.cfg.stats.clone(),
         CancellationToken::new(),
     )?;
-    steer(prepared, controller, StartGate::Now, shutdown).await
+    let outcome = steer(prepared, controller, StartGate::Now, shutdown).await;
+    // Every user has ended: what they exported is queued; send it (bounded) before exiting.
+    otel.stop().await;
+    outcome
 }
 
 /// Steers `controller` from the web UI or headless, until the run ends or `shutdown`.

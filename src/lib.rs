@@ -26,6 +26,7 @@ pub mod config;
 mod demo_cmd;
 pub mod headless;
 mod launch;
+mod otel;
 pub mod registry;
 pub mod reports;
 pub mod signal;

@@ -4,6 +4,9 @@
 //! address is logged (`listening on http://ADDR`) so that `--listen 127.0.0.1:0` is usable
 //! by scripts and tests. SIGINT/SIGTERM stop it: in-flight requests finish (bounded by a
 //! grace period) and the process exits 0.
+//!
+//! With `--otel` (or `--otel-endpoint`), every request also becomes a server span exported
+//! over OTLP, in the caller's trace when it sent a sampled `traceparent`.
 
 use std::process::ExitCode;
 
@@ -14,12 +17,23 @@ use cicada_target::{AccessLogDest, AppState, ConfigError, TargetConfig};
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::TargetArgs;
+use crate::otel::Otel;
 use crate::{exit, signal, usage_error};
 
 /// Runs `cicada target` to completion.
 pub fn run(args: &TargetArgs) -> ExitCode {
     let config = match resolve(args) {
         Ok(c) => c,
+        Err(e) => return usage_error(e),
+    };
+    let env = |name: &str| std::env::var(name).ok();
+    let otel_config = match crate::config::resolve_otel(
+        args.otel,
+        args.otel_endpoint.as_deref(),
+        "cicada-target",
+        &env,
+    ) {
+        Ok(o) => o,
         Err(e) => return usage_error(e),
     };
     let format = match args.log_format.parse::<cicada_telemetry::LogFormat>() {
@@ -38,7 +52,8 @@ pub fn run(args: &TargetArgs) -> ExitCode {
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
-        let state = AppState::new(&config).map_err(|e| e.to_string())?;
+        let otel = Otel::start(otel_config.as_ref()).map_err(|e| format!("{e:#}"))?;
+        let state = AppState::new_traced(&config, otel.queue()).map_err(|e| e.to_string())?;
         let addr = listener
             .local_addr()
             .map_err(|e| format!("cannot read the bound address: {e}"))?;
@@ -53,9 +68,12 @@ pub fn run(args: &TargetArgs) -> ExitCode {
         tracing::info!(%addr, "listening on http://{addr}");
         let shutdown = CancellationToken::new();
         tokio::spawn(signal::cancel_on_signal(shutdown.clone()));
-        cicada_target::serve_state(state, listener, shutdown.cancelled_owned())
+        let served = cicada_target::serve_state(state, listener, shutdown.cancelled_owned())
             .await
-            .map_err(|e| format!("the server failed: {e}"))
+            .map_err(|e| format!("the server failed: {e}"));
+        // The server has stopped: its last spans are queued; send them (bounded).
+        otel.stop().await;
+        served
     });
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     match result {

@@ -7,6 +7,7 @@ mod cli;
 mod cluster;
 mod failures;
 mod nginx;
+mod otel;
 mod prometheus;
 mod recording;
 mod rust_tier;

@@ -118,6 +118,7 @@ async fn quotes_get_converted_and_claims_decided() {
             client: ClientConfig::default(),
             seed: 7,
             trace: cicada_engine::TraceConfig::default(),
+            spans: None,
         },
         recorder.clone(),
         shutdown.clone(),

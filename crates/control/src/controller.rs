@@ -371,6 +371,7 @@ users:
                 client: ClientConfig::default(),
                 seed: 1,
                 trace: cicada_engine::TraceConfig::default(),
+                spans: None,
             },
             StatsConfig::default(),
             CancellationToken::new(),

@@ -20,8 +20,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::backoff::Backoff;
 use crate::client::{ClientError, HttpSession};
+use crate::spans::{RequestOutcome, TaskOutcome};
 use crate::timer_grid::TimerGrid;
-use crate::trace::{TraceConfig, Tracer};
+use crate::trace::{TaskTrace, Tracer};
 use crate::user::TaskError;
 
 /// A user's execution context. Created by the engine, one per user.
@@ -34,8 +35,6 @@ pub struct Context {
     backoff: Backoff,
     grid: TimerGrid,
     tracer: Tracer,
-    /// The `baggage` header of the task being run.
-    baggage: Option<HeaderValue>,
     /// Requests handed to the session so far (wrapping); lets the runner tell a task that failed
     /// before sending anything from one that sent requests.
     sent: u64,
@@ -76,7 +75,7 @@ impl Context {
         stop: CancellationToken,
         seed: u64,
         grid: TimerGrid,
-        trace: TraceConfig,
+        tracer: Tracer,
     ) -> Self {
         Context {
             user_id,
@@ -86,17 +85,20 @@ impl Context {
             rng: SmallRng::seed_from_u64(seed ^ user_id.wrapping_mul(0x9E37_79B9_7F4A_7C15)),
             backoff: Backoff::default(),
             grid,
-            tracer: Tracer::new(trace),
-            baggage: None,
+            tracer,
             sent: 0,
         }
     }
 
-    /// A task (or `on_start`/`on_stop`) begins: its requests get `baggage` and, with per-task
-    /// traces, a new trace id.
-    pub(crate) fn begin_task(&mut self, baggage: Option<HeaderValue>) {
-        self.baggage = baggage;
-        self.tracer.begin_task(&mut self.rng);
+    /// A task (or `on_start`/`on_stop`) begins: its requests get its `baggage` and, with
+    /// per-task traces, a new trace id (and, when exporting, a task span opens).
+    pub(crate) fn begin_task(&mut self, task: Option<Arc<TaskTrace>>) {
+        self.tracer.begin_task(&mut self.rng, task);
+    }
+
+    /// The task begun last ended (exports its span when one is open).
+    pub(crate) fn end_task(&mut self, outcome: TaskOutcome) {
+        self.tracer.end_task(outcome);
     }
 
     /// Requests sent so far (wrapping counter).
@@ -215,8 +217,8 @@ impl Context {
             let unit = self.unit();
             self.sleep(self.backoff.delay(failures, unit)).await?;
         }
-        self.tracer
-            .apply(&mut self.rng, &mut headers, self.baggage.as_ref());
+        // `Some` only when exporting spans and this request's trace is sampled.
+        let span = self.tracer.apply(&mut self.rng, &mut headers);
         let started = Instant::now();
         self.sent = self.sent.wrapping_add(1);
         match self
@@ -235,12 +237,25 @@ impl Context {
                 response.failure = judge(&response).err();
                 self.recorder
                     .record(key, response.elapsed, r.body_len, response.failure.as_ref());
+                if let (Some(ids), Some(export)) = (span, self.tracer.export()) {
+                    let outcome = RequestOutcome::Response {
+                        status: response.status.as_u16(),
+                        failure: response.failure.as_ref(),
+                    };
+                    let task = self.tracer.task();
+                    export.client_span(ids, task, key, target, response.elapsed, outcome);
+                }
                 Ok(response)
             }
             Err(e) => {
                 let failure = transport_failure(&e);
-                self.recorder
-                    .record(key, started.elapsed(), 0, Some(&failure));
+                let elapsed = started.elapsed();
+                self.recorder.record(key, elapsed, 0, Some(&failure));
+                if let (Some(ids), Some(export)) = (span, self.tracer.export()) {
+                    let outcome = RequestOutcome::Transport(&failure);
+                    let task = self.tracer.task();
+                    export.client_span(ids, task, key, target, elapsed, outcome);
+                }
                 Err(TaskError::Aborted(e.reason().to_string()))
             }
         }
@@ -252,8 +267,10 @@ impl Context {
         self.recorder.record(key, Duration::ZERO, 0, Some(failure));
     }
 
-    /// Drops the user's connection (used when the user ends).
+    /// Drops the user's connection (used when the user ends); a task span still open ends as
+    /// stopped.
     pub(crate) fn close(&mut self) {
+        self.tracer.end_task(TaskOutcome::Stopped);
         self.session.close();
     }
 }

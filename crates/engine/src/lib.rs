@@ -23,6 +23,8 @@
 //! - [`yaml`]: the YAML scenario tier as an implementation of the user traits.
 //! - [`backoff`]: capped, jittered exponential backoff after connection errors.
 //! - [`trace`]: W3C `traceparent` and `baggage` headers on every request.
+//! - [`spans`]: with `--otel`, the same ids as OpenTelemetry spans (client span per sampled
+//!   request, task span per task run) pushed into a bounded queue.
 //! - [`timer_grid`]: timer slack, so users due at about the same time wake together.
 
 pub mod backoff;
@@ -31,6 +33,7 @@ pub mod context;
 pub mod distribution;
 pub mod plan;
 pub mod runner;
+pub mod spans;
 pub mod timer_grid;
 pub mod trace;
 pub mod user;
@@ -40,5 +43,6 @@ pub use cicada_scenario::Wait;
 pub use context::{Context, RequestBuilder, Response};
 pub use plan::{Plan, PlanError, TagFilter};
 pub use runner::{Engine, EngineConfig, EngineHandle, EngineState, EngineStatus};
-pub use trace::{TraceConfig, TraceMode};
+pub use spans::TaskOutcome;
+pub use trace::{TaskTrace, TraceConfig, TraceMode};
 pub use user::{TaskError, TaskInfo, User, UserType};

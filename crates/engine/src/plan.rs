@@ -6,8 +6,8 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use crate::trace::TaskTrace;
 use cicada_scenario::Wait;
-use http::HeaderValue;
 
 use crate::distribution::{Distribution, Share};
 use crate::user::{TaskInfo, UserType};
@@ -113,10 +113,10 @@ pub struct PlanEntry {
     pub picker: TaskPicker,
     /// Think time between tasks.
     pub wait: Wait,
-    /// The `baggage` header of each task (same indices as `tasks`).
-    pub baggage: Vec<Option<HeaderValue>>,
-    /// The `baggage` header of `on_start` and `on_stop`.
-    pub lifecycle_baggage: [Option<HeaderValue>; 2],
+    /// The trace data (`baggage`, span names) of each task (same indices as `tasks`).
+    pub task_traces: Vec<Arc<TaskTrace>>,
+    /// The trace data of `on_start` and `on_stop`.
+    pub lifecycle_traces: [Arc<TaskTrace>; 2],
 }
 
 /// The user types to run and how users are distributed among them.
@@ -144,17 +144,17 @@ impl Plan {
                 return Err(PlanError::NoTasks(name));
             }
             if let Some(picker) = TaskPicker::new(&tasks, filter, ty.sequential()) {
-                let baggage = tasks
+                let task_traces = tasks
                     .iter()
-                    .map(|t| crate::trace::baggage(&name, &t.name))
+                    .map(|t| Arc::new(TaskTrace::new(&name, &t.name)))
                     .collect();
-                let lifecycle_baggage = [
-                    crate::trace::baggage(&name, "on_start"),
-                    crate::trace::baggage(&name, "on_stop"),
+                let lifecycle_traces = [
+                    Arc::new(TaskTrace::new(&name, "on_start")),
+                    Arc::new(TaskTrace::new(&name, "on_stop")),
                 ];
                 entries.push(PlanEntry {
-                    baggage,
-                    lifecycle_baggage,
+                    task_traces,
+                    lifecycle_traces,
                     wait: ty.wait(),
                     user_type: ty,
                     name,

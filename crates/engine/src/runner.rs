@@ -30,8 +30,9 @@ use crate::backoff::Backoff;
 use crate::client::{Client, ClientBuildError, ClientConfig};
 use crate::context::Context;
 use crate::plan::Plan;
+use crate::spans::{SpanExport, TaskOutcome};
 use crate::timer_grid::TimerGrid;
-use crate::trace::TraceConfig;
+use crate::trace::{TraceConfig, Tracer};
 use crate::user::TaskError;
 
 /// Largest number of users one engine accepts (a typo guard, far above what a process carries).
@@ -48,6 +49,8 @@ pub struct EngineConfig {
     pub seed: u64,
     /// Trace headers on requests.
     pub trace: TraceConfig,
+    /// Where spans go with `--otel` (sampled requests and task runs); `None`: no spans.
+    pub spans: Option<cicada_telemetry::otel::SpanQueue>,
 }
 
 /// What the engine is doing.
@@ -113,7 +116,7 @@ impl Engine {
         let spawner = Spawner {
             plan,
             client,
-            host: config.host,
+            host: config.host.clone(),
             seed: config.seed,
             recorder,
             shutdown,
@@ -129,6 +132,7 @@ impl Engine {
             stopped: false,
             grid: TimerGrid::default(),
             trace: config.trace,
+            spans: config.spans.map(|q| SpanExport::new(q, &config.host)),
         };
         let done = finished.clone();
         tokio::spawn(async move {
@@ -236,6 +240,7 @@ struct Spawner {
     /// Where the users' think times end (shared, so they wake together).
     grid: TimerGrid,
     trace: TraceConfig,
+    spans: Option<SpanExport>,
 }
 
 impl Spawner {
@@ -438,7 +443,7 @@ impl Spawner {
             stop.clone(),
             self.seed,
             self.grid,
-            self.trace,
+            Tracer::new(self.trace, self.spans.clone(), id),
         );
         let task = self.tracker.spawn(run_user(
             self.plan.clone(),
@@ -535,11 +540,15 @@ async fn run_user(
     // on_start: a login that fails is retried after a growing pause, never in a tight loop.
     let mut attempts = 0u32;
     loop {
-        cx.begin_task(entry.lifecycle_baggage[0].clone());
+        cx.begin_task(Some(entry.lifecycle_traces[0].clone()));
         match user.on_start(&mut cx).await {
-            Ok(()) => break,
+            Ok(()) => {
+                cx.end_task(TaskOutcome::Ok);
+                break;
+            }
             Err(TaskError::Stopped) => return cx.close(),
             Err(TaskError::Aborted(reason)) => {
+                cx.end_task(TaskOutcome::Aborted);
                 attempts = attempts.saturating_add(1);
                 tracing::debug!(user = id, %reason, attempts, "on_start failed; retrying");
                 let pause = backoff.delay(attempts, cx.unit());
@@ -558,9 +567,15 @@ async fn run_user(
         let task = entry.picker.pick(runs, cx.unit());
         runs = runs.wrapping_add(1);
         let started = Instant::now();
-        cx.begin_task(entry.baggage.get(task).cloned().flatten());
+        cx.begin_task(entry.task_traces.get(task).cloned());
         let sent_before = cx.requests_sent();
-        let mut pause = match user.run_task(task, &mut cx).await {
+        let result = user.run_task(task, &mut cx).await;
+        cx.end_task(match &result {
+            Ok(()) => TaskOutcome::Ok,
+            Err(TaskError::Aborted(_)) => TaskOutcome::Aborted,
+            Err(TaskError::Stopped) => TaskOutcome::Stopped,
+        });
+        let mut pause = match result {
             Err(TaskError::Stopped) => return cx.close(),
             Err(TaskError::Aborted(_)) if cx.requests_sent() == sent_before => {
                 // The task failed without sending anything (e.g. a variable it needs is
@@ -588,8 +603,9 @@ async fn run_user(
             slept = cx.sleep(pause) => if slept.is_err() { return cx.close() },
         }
     }
-    cx.begin_task(entry.lifecycle_baggage[1].clone());
+    cx.begin_task(Some(entry.lifecycle_traces[1].clone()));
     user.on_stop(&mut cx).await;
+    cx.end_task(TaskOutcome::Ok);
     cx.close();
 }
 

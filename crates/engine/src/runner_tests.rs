@@ -60,6 +60,7 @@ fn engine(shutdown: &CancellationToken) -> EngineHandle {
         client: crate::client::ClientConfig::default(),
         seed: 7,
         trace: TraceConfig::default(),
+        spans: None,
     };
     Engine::start(plan, config, Recorder::new(), shutdown.clone()).expect("engine starts")
 }

@@ -6,13 +6,20 @@
 //! `cicada.synthetic=true,cicada.user_type=QuoteAgent,cicada.task=create_quote`.
 //! The sampled flag is drawn per trace from `sample_ratio`. Headers the scenario sets itself win.
 //!
-//! Only ids are generated here (from the user's RNG, no allocation beyond the header value);
-//! exporting spans is a separate concern.
+//! Only ids are generated here (from the user's RNG, no allocation beyond the header value).
+//! With `--otel`, the same ids become spans (see [`crate::spans`]): the `traceparent` a request
+//! carries names its client span, whose parent is the task run's span, so the target's server
+//! spans join the generator's trace. Without `--otel` the only cost is one branch.
+
+use std::sync::Arc;
+use std::time::SystemTime;
 
 use http::header::HeaderName;
 use http::{HeaderMap, HeaderValue};
 use rand::RngExt;
 use rand::rngs::SmallRng;
+
+use crate::spans::{SpanExport, TaskOutcome};
 
 /// When a new trace id starts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,6 +67,41 @@ impl Default for TraceConfig {
 static TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 static BAGGAGE: HeaderName = HeaderName::from_static("baggage");
 
+/// What a task's requests carry and its span is called, built once per task when the plan is
+/// built (so a task run costs a reference count, not an allocation).
+#[derive(Clone, Debug)]
+pub struct TaskTrace {
+    /// The `baggage` header of its requests.
+    pub baggage: Option<HeaderValue>,
+    /// The user type's name.
+    pub user_type: Arc<str>,
+    /// The task's name (`on_start`/`on_stop` for the lifecycle hooks).
+    pub task: Arc<str>,
+    /// The task span's name: `UserType task`.
+    pub span_name: Arc<str>,
+}
+
+impl TaskTrace {
+    /// The trace data of `task` of `user_type`.
+    pub fn new(user_type: &str, task: &str) -> TaskTrace {
+        TaskTrace {
+            baggage: baggage(user_type, task),
+            user_type: Arc::from(user_type),
+            task: Arc::from(task),
+            span_name: Arc::from(format!("{user_type} {task}")),
+        }
+    }
+}
+
+/// The ids of a client span to export once its request is done.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct SpanIds {
+    pub(crate) trace_id: u128,
+    pub(crate) span_id: u64,
+    /// The task span (0: none, the client span is a root).
+    pub(crate) parent: u64,
+}
+
 /// The `baggage` value for a task of a user type (built once per task, when the plan is built).
 pub fn baggage(user_type: &str, task: &str) -> Option<HeaderValue> {
     let value = format!(
@@ -85,20 +127,44 @@ fn encode(s: &str) -> String {
 }
 
 /// One user's trace state.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub(crate) struct Tracer {
     config: TraceConfig,
     trace_id: u128,
     sampled: bool,
+    /// Where spans go; `None` without `--otel`.
+    export: Option<SpanExport>,
+    /// The task being run (its baggage, names).
+    task: Option<Arc<TaskTrace>>,
+    /// The open task span's id (0: none), only while exporting a sampled per-task trace.
+    task_span: u64,
+    task_start: SystemTime,
+    /// The user's id (an attribute of its task spans).
+    user_id: u64,
 }
 
 impl Tracer {
-    pub(crate) fn new(config: TraceConfig) -> Self {
+    pub(crate) fn new(config: TraceConfig, export: Option<SpanExport>, user_id: u64) -> Self {
         Tracer {
+            user_id,
             config,
             trace_id: 0,
             sampled: false,
+            export,
+            task: None,
+            task_span: 0,
+            task_start: SystemTime::UNIX_EPOCH,
         }
+    }
+
+    /// The task being run.
+    pub(crate) fn task(&self) -> Option<&TaskTrace> {
+        self.task.as_deref()
+    }
+
+    /// Where spans go, when exporting.
+    pub(crate) fn export(&self) -> Option<&SpanExport> {
+        self.export.as_ref()
     }
 
     fn new_trace(&mut self, rng: &mut SmallRng) {
@@ -107,26 +173,50 @@ impl Tracer {
         self.sampled = rng.random::<f64>() < self.config.sample_ratio;
     }
 
-    /// A task starts: with per-task traces, a new trace id.
-    pub(crate) fn begin_task(&mut self, rng: &mut SmallRng) {
+    /// A task starts: with per-task traces, a new trace id; when exporting a sampled trace, a
+    /// task span opens (its id is the parent of the task's client spans).
+    pub(crate) fn begin_task(&mut self, rng: &mut SmallRng, task: Option<Arc<TaskTrace>>) {
+        // A span left open (a task whose end was not reported) is closed, not leaked.
+        self.end_task(TaskOutcome::Stopped);
+        self.task = task;
         if self.config.mode == TraceMode::PerTask {
             self.new_trace(rng);
+            if self.export.is_some() && self.sampled {
+                self.task_span = rng.random::<u64>().max(1);
+                self.task_start = SystemTime::now();
+            }
+        }
+    }
+
+    /// The task ended: exports its span, if one is open.
+    pub(crate) fn end_task(&mut self, outcome: TaskOutcome) {
+        if self.task_span == 0 {
+            return;
+        }
+        let span_id = std::mem::take(&mut self.task_span);
+        if let (Some(export), Some(task)) = (&self.export, &self.task) {
+            export.task_span(
+                self.trace_id,
+                span_id,
+                task,
+                self.user_id,
+                self.task_start,
+                outcome,
+            );
         }
     }
 
     /// Adds `traceparent` (new span id) and `baggage` unless the request already has them.
-    pub(crate) fn apply(
-        &mut self,
-        rng: &mut SmallRng,
-        headers: &mut HeaderMap,
-        baggage: Option<&HeaderValue>,
-    ) {
+    /// Returns the ids of the client span to export when exporting and the trace is sampled
+    /// (not when the scenario set its own `traceparent`: its ids are not ours).
+    pub(crate) fn apply(&mut self, rng: &mut SmallRng, headers: &mut HeaderMap) -> Option<SpanIds> {
         if self.config.mode == TraceMode::Off {
-            return;
+            return None;
         }
         if self.config.mode == TraceMode::PerRequest || self.trace_id == 0 {
             self.new_trace(rng);
         }
+        let mut ids = None;
         if !headers.contains_key(&TRACEPARENT) {
             let span = rng.random::<u64>().max(1);
             let flags = u8::from(self.sampled);
@@ -134,12 +224,20 @@ impl Tracer {
             if let Ok(v) = HeaderValue::from_str(&value) {
                 headers.insert(TRACEPARENT.clone(), v);
             }
+            if self.sampled && self.export.is_some() {
+                ids = Some(SpanIds {
+                    trace_id: self.trace_id,
+                    span_id: span,
+                    parent: self.task_span,
+                });
+            }
         }
-        if let Some(b) = baggage
+        if let Some(b) = self.task.as_ref().and_then(|t| t.baggage.as_ref())
             && !headers.contains_key(&BAGGAGE)
         {
             headers.insert(BAGGAGE.clone(), b.clone());
         }
+        ids
     }
 }
 
@@ -161,12 +259,16 @@ mod tests {
     #[test]
     fn per_task_shares_the_trace_and_changes_the_span() {
         let mut rng = SmallRng::seed_from_u64(1);
-        let mut t = Tracer::new(TraceConfig::default());
-        let b = baggage("Quote Agent", "create,quote");
-        t.begin_task(&mut rng);
+        let mut t = Tracer::new(TraceConfig::default(), None, 1);
+        let task = Arc::new(TaskTrace::new("Quote Agent", "create,quote"));
+        t.begin_task(&mut rng, Some(task));
         let (mut h1, mut h2) = (HeaderMap::new(), HeaderMap::new());
-        t.apply(&mut rng, &mut h1, b.as_ref());
-        t.apply(&mut rng, &mut h2, b.as_ref());
+        assert_eq!(
+            t.apply(&mut rng, &mut h1),
+            None,
+            "no span ids without export"
+        );
+        t.apply(&mut rng, &mut h2);
         let (trace1, span1, flags) = parts(&h1);
         let (trace2, span2, _) = parts(&h2);
         assert_eq!(trace1, trace2);
@@ -176,9 +278,9 @@ mod tests {
             h1["baggage"],
             "cicada.synthetic=true,cicada.user_type=Quote%20Agent,cicada.task=create%2Cquote"
         );
-        t.begin_task(&mut rng);
+        t.begin_task(&mut rng, None);
         let mut h3 = HeaderMap::new();
-        t.apply(&mut rng, &mut h3, None);
+        t.apply(&mut rng, &mut h3);
         assert_ne!(parts(&h3).0, trace1, "a new task starts a new trace");
         assert!(h3.get("baggage").is_none());
     }
@@ -186,29 +288,38 @@ mod tests {
     #[test]
     fn per_request_off_sampling_and_user_headers() {
         let mut rng = SmallRng::seed_from_u64(2);
-        let mut t = Tracer::new(TraceConfig {
-            mode: TraceMode::PerRequest,
-            sample_ratio: 0.0,
-        });
-        t.begin_task(&mut rng);
+        let mut t = Tracer::new(
+            TraceConfig {
+                mode: TraceMode::PerRequest,
+                sample_ratio: 0.0,
+            },
+            None,
+            1,
+        );
+        t.begin_task(&mut rng, None);
         let (mut h1, mut h2) = (HeaderMap::new(), HeaderMap::new());
-        t.apply(&mut rng, &mut h1, None);
-        t.apply(&mut rng, &mut h2, None);
+        t.apply(&mut rng, &mut h1);
+        t.apply(&mut rng, &mut h2);
         assert_ne!(parts(&h1).0, parts(&h2).0);
         assert_eq!(parts(&h1).2, "00", "ratio 0.0 samples nothing");
 
         // A header the scenario set itself is kept.
         let mut own = HeaderMap::new();
         own.insert("traceparent", HeaderValue::from_static("00-mine"));
-        t.apply(&mut rng, &mut own, None);
+        t.apply(&mut rng, &mut own);
         assert_eq!(own["traceparent"], "00-mine");
 
-        let mut off = Tracer::new(TraceConfig {
-            mode: TraceMode::Off,
-            sample_ratio: 1.0,
-        });
+        let mut off = Tracer::new(
+            TraceConfig {
+                mode: TraceMode::Off,
+                sample_ratio: 1.0,
+            },
+            None,
+            1,
+        );
+        off.begin_task(&mut rng, Some(Arc::new(TaskTrace::new("a", "b"))));
         let mut h = HeaderMap::new();
-        off.apply(&mut rng, &mut h, baggage("a", "b").as_ref());
+        off.apply(&mut rng, &mut h);
         assert!(h.is_empty());
         assert!("per-request".parse::<TraceMode>().is_ok());
         assert!("sometimes".parse::<TraceMode>().is_err());

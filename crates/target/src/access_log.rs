@@ -1,7 +1,8 @@
 //! The JSON access log: one line per request, in the shape of the gateway's pino-http lines
 //! (`msg` reads `METHOD URL STATUS - N bytes`; `request{method,url,remoteAddress}`,
 //! `response{statusCode}`, `duration` in ms), plus the request id and the incoming
-//! `traceparent` so that a generator's traces can be joined to the target's log.
+//! `traceparent` and its `trace_id` so that a generator's traces can be joined to the
+//! target's log.
 //! 4xx lines are `warn`, 5xx lines `error`.
 //!
 //! Secrets never reach it: headers are not logged (only `traceparent`), bodies are not
@@ -65,6 +66,10 @@ pub struct AccessEntry<'a> {
     /// The incoming W3C `traceparent`, when there was one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub traceparent: Option<&'a str>,
+    /// The trace id of a valid incoming `traceparent` (32 hex digits), to find the line from a
+    /// trace.
+    #[serde(rename = "trace_id", skip_serializing_if = "Option::is_none")]
+    pub trace_id: Option<&'a str>,
 }
 
 /// The `request` part of a line.
@@ -277,6 +282,7 @@ mod tests {
             route: "/health",
             request_id: "req_1_A",
             traceparent: None,
+            trace_id: None,
         }
     }
 

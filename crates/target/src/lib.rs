@@ -18,7 +18,8 @@
 //!   [`validate`], [`query`], [`money`], [`time`]: the services' input and output rules;
 //! - [`jwt`]: HS256 tokens;
 //! - [`pipeline`]: what wraps every request (rate limit, latency, errors, metrics, log),
-//!   with [`latency`], [`rate_limit`], [`access_log`], [`metrics`].
+//!   with [`latency`], [`rate_limit`], [`access_log`], [`metrics`], and [`server_span`]
+//!   (the incoming `traceparent`, and a server span per request with `--otel`).
 //!
 //! # Concurrency
 //! Handlers are synchronous over the store (short `Mutex`/`RwLock` sections, never held
@@ -39,6 +40,7 @@ pub mod rate_limit;
 pub mod rng;
 pub mod routes;
 pub mod seed;
+pub mod server_span;
 pub mod store;
 pub mod time;
 pub mod validate;
@@ -56,6 +58,7 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::serve::ListenerExt;
+use cicada_telemetry::otel::SpanQueue;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -101,6 +104,10 @@ pub(crate) struct Shared {
     pub(crate) seed: u64,
     /// Request numbers: the input of the reproducible injection decisions.
     pub(crate) seq: AtomicU64,
+    /// Where server spans go (`--otel`); `None`: no spans.
+    pub(crate) spans: Option<SpanQueue>,
+    /// Salt of new span and trace ids (per process).
+    pub(crate) span_salt: u64,
     seed_data: Seed,
     shutdown_grace: Duration,
 }
@@ -113,9 +120,28 @@ impl AppState {
         Ok(AppState::with_access_log(config, log))
     }
 
+    /// The state for `config`, exporting a server span per request into `spans` (`--otel`).
+    pub fn new_traced(
+        config: &TargetConfig,
+        spans: Option<SpanQueue>,
+    ) -> Result<AppState, StartError> {
+        config.validate()?;
+        let log = AccessLog::new(config.access_log).map_err(StartError::AccessLog)?;
+        Ok(AppState::with_parts(config, log, spans))
+    }
+
     /// The state for `config` with a given access log (e.g. [`AccessLog::capture`] in tests).
     /// `config` should have passed [`TargetConfig::validate`].
     pub fn with_access_log(config: &TargetConfig, access_log: AccessLog) -> AppState {
+        AppState::with_parts(config, access_log, None)
+    }
+
+    /// [`AppState::with_access_log`] that also exports server spans into `spans`.
+    pub fn with_parts(
+        config: &TargetConfig,
+        access_log: AccessLog,
+        spans: Option<SpanQueue>,
+    ) -> AppState {
         let seed_data = Seed::generate(config.seed);
         let metrics = Metrics::new(access_log.dropped().clone());
         let caps = Caps {
@@ -138,6 +164,8 @@ impl AppState {
             rate_limiter,
             seed: config.seed,
             seq: AtomicU64::new(0),
+            spans,
+            span_salt: server_span::salt(),
             seed_data,
             shutdown_grace: config.shutdown_grace,
         }))

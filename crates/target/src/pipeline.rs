@@ -1,5 +1,6 @@
 //! What wraps every request, in the gateway's order: rate limit → (backend) latency →
-//! injected error → handler; then metrics and the access log for whatever came out.
+//! injected error → handler; then metrics, the server span (`--otel`) and the access log for
+//! whatever came out.
 //!
 //! `/metrics` is the stand-in's own endpoint: it is counted and logged but never limited,
 //! delayed or failed. Errors are injected only under `/api/v1/` (they stand for backend
@@ -29,6 +30,7 @@ use crate::metrics::method_label;
 use crate::rate_limit::{MESSAGE, Verdict};
 use crate::rng::{base36_upper, mix, unit};
 use crate::routes;
+use crate::server_span::{self, Served, parse_traceparent};
 use crate::time::{iso, now_ms};
 
 /// `purpose` values of [`mix`]: independent streams per decision.
@@ -51,6 +53,7 @@ pub async fn pipeline(State(state): State<AppState>, req: Request, next: Next) -
     let remote = client_addr(&req);
     let n = shared.seq.fetch_add(1, Ordering::Relaxed);
     let logging = shared.access_log.enabled();
+    let tracing = shared.spans.is_some();
     let (url, traceparent) = if logging {
         let url = loggable_url(req.uri().path_and_query().map_or("/", |p| p.as_str()));
         let tp = req
@@ -61,6 +64,20 @@ pub async fn pipeline(State(state): State<AppState>, req: Request, next: Next) -
         (url, tp)
     } else {
         (String::new(), None)
+    };
+    // The incoming trace context (parsed only when something uses it), and the path for the
+    // span (never the query).
+    let incoming = if logging || tracing {
+        req.headers()
+            .get("traceparent")
+            .and_then(|v| parse_traceparent(v.as_bytes()))
+    } else {
+        None
+    };
+    let span_path = if tracing {
+        req.uri().path().to_string()
+    } else {
+        String::new()
     };
     let api = req.uri().path().starts_with("/api/v1/");
     let own = route == "/metrics";
@@ -113,6 +130,19 @@ pub async fn pipeline(State(state): State<AppState>, req: Request, next: Next) -
     shared
         .metrics
         .observe(method, route, status, elapsed.as_secs_f64());
+    if let Some(queue) = &shared.spans {
+        let served = Served {
+            n,
+            incoming,
+            method,
+            route,
+            path: &span_path,
+            status,
+            remote,
+            elapsed,
+        };
+        server_span::export(queue, shared.span_salt, &served);
+    }
     if logging {
         let bytes = response.body().size_hint().exact().unwrap_or(0);
         let method_text = method;
@@ -137,6 +167,10 @@ pub async fn pipeline(State(state): State<AppState>, req: Request, next: Next) -
             route,
             request_id: &request_id,
             traceparent: traceparent.as_deref(),
+            // A valid traceparent is ASCII: its trace id is the text at 3..35.
+            trace_id: incoming
+                .and(traceparent.as_deref())
+                .and_then(|tp| tp.get(3..35)),
         };
         shared.access_log.write(&entry);
     }

@@ -10,8 +10,12 @@
 //! ([`logs`]) that the web UI shows in its Logs tab. The console's level filter applies to the
 //! console only (a per-layer filter), so the ring still sees warnings when `--log-level error`
 //! silences them on stderr.
+//!
+//! Traces: [`otel`] exports spans over OTLP (`--otel`), with a bounded queue that drops and
+//! counts rather than ever making a user wait.
 
 mod logs;
+pub mod otel;
 
 use std::io::IsTerminal;
 use std::str::FromStr;

@@ -7,6 +7,7 @@ mod claims;
 mod directory;
 mod gateway;
 mod ops;
+mod otel;
 mod policies;
 mod quotes;
 mod socket;
@@ -63,9 +64,14 @@ impl T {
     }
 
     pub fn with(config: TargetConfig) -> T {
+        T::traced(config, None)
+    }
+
+    /// A stand-in exporting server spans into `spans`.
+    pub fn traced(config: TargetConfig, spans: Option<cicada_telemetry::otel::SpanQueue>) -> T {
         config.validate().unwrap();
         let (log, captured) = AccessLog::capture(1000);
-        let state = AppState::with_access_log(&config, log);
+        let state = AppState::with_parts(&config, log, spans);
         T {
             app: app(state.clone()),
             state,

@@ -264,6 +264,7 @@ async fn the_access_log_has_the_fields_and_no_secrets() {
     assert_eq!(v["requestId"], request_id.as_str());
     assert!(request_id.starts_with("req_"));
     assert_eq!(v["traceparent"], tp);
+    assert_eq!(v["trace_id"], "4bf92f3577b34da6a3ce929d0e0e4736");
     assert!(v["duration"].is_number());
     assert!(super::is_iso_millis(&v["time"]));
     let msg = v["msg"].as_str().unwrap();
@@ -274,6 +275,7 @@ async fn the_access_log_has_the_fields_and_no_secrets() {
     );
     let first: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
     assert!(first.get("traceparent").is_none());
+    assert!(first.get("trace_id").is_none());
     let third: serde_json::Value = serde_json::from_str(&lines[2]).unwrap();
     assert_eq!(third["level"], "warn");
     assert_eq!(third["route"], "/api/v1/policies/{id}");

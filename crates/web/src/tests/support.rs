@@ -59,6 +59,7 @@ pub(super) async fn harness(config: WebConfig) -> Harness {
             client: ClientConfig::default(),
             seed: 7,
             trace: cicada_engine::TraceConfig::default(),
+            spans: None,
         },
         StatsConfig::default(),
         CancellationToken::new(),

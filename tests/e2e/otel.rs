@@ -1,0 +1,274 @@
+//! OpenTelemetry export end to end: `cicada run --otel-endpoint` against `cicada target
+//! --otel-endpoint`, both real processes, exporting to an OTLP/gRPC receiver inside the test
+//! (the `opentelemetry-proto` service, the real protocol). The spans must form one trace per
+//! task run: task span → client span (ids = the `traceparent` the target received, read from
+//! its access log) → server span. A dead collector must cost the run nothing but counters.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use cicada_telemetry::otel::receiver::{OtlpReceiver, ReceivedSpan};
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+use crate::util::{cicada_bin, finish, read_json, scenario, signal, total_requests};
+
+/// OTLP span kinds.
+const INTERNAL: i32 = 1;
+const SERVER: i32 = 2;
+const CLIENT: i32 = 3;
+
+/// One task: the health check (200), then a list without a token (401).
+const SCENARIO: &str = r#"
+users:
+  - name: Visitor
+    wait: { constant: 100ms }
+    tasks:
+      - name: look around
+        steps:
+          - request: { method: GET, path: /health, name: health }
+          - request: { method: GET, path: "/api/v1/policies?token=leaked", name: policies, expect: [401] }
+"#;
+
+/// A `cicada` child with short OTLP timeouts, output piped.
+fn spawn_cicada(args: &[&str]) -> Child {
+    Command::new(cicada_bin())
+        .args(args)
+        .env_remove("RUST_LOG")
+        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .env_remove("OTEL_SERVICE_NAME")
+        .env("OTEL_EXPORTER_OTLP_TIMEOUT", "1000")
+        .env("OTEL_BSP_SCHEDULE_DELAY", "100")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the binary starts")
+}
+
+/// A running `cicada target`: its address, and its stdout (access log) and stderr lines.
+struct Target {
+    child: Child,
+    addr: String,
+    stdout: tokio::task::JoinHandle<Vec<String>>,
+    stderr: tokio::task::JoinHandle<Vec<String>>,
+}
+
+async fn start_target(extra: &[&str]) -> Target {
+    let mut args = vec!["target", "--listen", "127.0.0.1:0", "--log-format", "text"];
+    args.extend_from_slice(extra);
+    let mut child = spawn_cicada(&args);
+    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    let addr = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(line) = lines.next_line().await.expect("stderr is readable") {
+            if let Some(rest) = line.split("listening on http://").nth(1) {
+                return rest.split_whitespace().next().map(str::to_string);
+            }
+        }
+        None
+    })
+    .await
+    .expect("the target starts within 30 s")
+    .expect("the target logs its address");
+    let stderr = tokio::spawn(async move {
+        let mut rest = Vec::new();
+        while let Ok(Some(l)) = lines.next_line().await {
+            rest.push(l);
+        }
+        rest
+    });
+    let mut out = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let stdout = tokio::spawn(async move {
+        let mut rest = Vec::new();
+        while let Ok(Some(l)) = out.next_line().await {
+            rest.push(l);
+        }
+        rest
+    });
+    Target {
+        child,
+        addr,
+        stdout,
+        stderr,
+    }
+}
+
+impl Target {
+    /// SIGTERM, then the access log lines (the process must exit 0 within 20 s).
+    async fn stop(self) -> (Vec<String>, Vec<String>) {
+        signal(&self.child, 15);
+        let done = finish(self.child, Duration::from_secs(20)).await;
+        assert_eq!(done.code(), Some(0), "the target exits 0 on SIGTERM");
+        let stdout = self.stdout.await.expect("stdout reader");
+        let stderr = self.stderr.await.expect("stderr reader");
+        (stdout, stderr)
+    }
+}
+
+async fn run(dir: &Path, host: &str, extra: &[&str]) -> (crate::util::Finished, Value) {
+    let file = scenario(dir, "otel.yaml", SCENARIO);
+    let json = dir.join("report.json");
+    let json_arg = json.display().to_string();
+    let mut args = vec![
+        "run",
+        "--headless",
+        "-f",
+        &file,
+        "-H",
+        host,
+        "-u",
+        "2",
+        "-r",
+        "10",
+        "-t",
+        "2s",
+        "--only-summary",
+        "--json",
+        &json_arg,
+    ];
+    args.extend_from_slice(extra);
+    let done = finish(spawn_cicada(&args), Duration::from_secs(60)).await;
+    let report = read_json(&json);
+    (done, report)
+}
+
+/// `traceparent` → (trace id, parent id).
+fn ids(tp: &str) -> (u128, u64) {
+    let p: Vec<&str> = tp.split('-').collect();
+    (
+        u128::from_str_radix(p[1], 16).expect("trace id"),
+        u64::from_str_radix(p[2], 16).expect("span id"),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_connected_trace_from_task_to_target() {
+    let receiver = OtlpReceiver::start().await.expect("receiver starts");
+    let endpoint = receiver.endpoint();
+    let target = start_target(&["--otel-endpoint", &endpoint]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (done, report) = run(
+        dir.path(),
+        &format!("http://{}", target.addr),
+        &["--otel-endpoint", &endpoint],
+    )
+    .await;
+    assert_eq!(done.code(), Some(0), "{}", done.stderr);
+    let requests = total_requests(&report);
+    assert!(requests >= 2, "{report:#}");
+    let (access, target_stderr) = target.stop().await;
+    assert!(
+        target_stderr
+            .iter()
+            .any(|l| l.contains("OTLP export finished")),
+        "{target_stderr:?}"
+    );
+
+    let spans = receiver
+        .wait_for(Duration::from_secs(10), |s| {
+            s.iter().filter(|x| x.kind == SERVER).count() as u64 >= requests
+        })
+        .await;
+    let by_id: HashMap<u64, &ReceivedSpan> = spans.iter().map(|s| (s.span_id, s)).collect();
+    let clients: Vec<&ReceivedSpan> = spans.iter().filter(|s| s.kind == CLIENT).collect();
+    assert_eq!(
+        clients.len() as u64,
+        requests,
+        "one client span per request"
+    );
+
+    // Every request the target logged: its traceparent names a client span of the same trace,
+    // whose parent is the task span, and the target's server span hangs under it.
+    let lines: Vec<Value> = access
+        .iter()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    assert_eq!(lines.len() as u64, requests);
+    for line in &lines {
+        let tp = line["traceparent"]
+            .as_str()
+            .expect("every request carries a traceparent");
+        let (trace_id, span_id) = ids(tp);
+        assert_eq!(line["trace_id"], format!("{trace_id:032x}"));
+        let client = by_id
+            .get(&span_id)
+            .expect("the client span has the traceparent's id");
+        assert_eq!((client.kind, client.trace_id), (CLIENT, trace_id));
+        assert_eq!(client.service, "cicada");
+        let task = by_id.get(&client.parent_span_id).expect("the task span");
+        assert_eq!((task.kind, task.trace_id), (INTERNAL, trace_id));
+        assert_eq!(task.name, "Visitor look around");
+        assert_eq!(task.parent_span_id, 0);
+        let server = spans
+            .iter()
+            .find(|s| s.kind == SERVER && s.parent_span_id == span_id)
+            .expect("a server span under the client span");
+        assert_eq!(server.trace_id, trace_id);
+        assert_eq!(server.service, "cicada-target");
+
+        match line["route"].as_str() {
+            Some("/health") => {
+                assert_eq!(client.name, "GET health");
+                assert_eq!(client.attr("http.response.status_code"), Some("200"));
+                assert_eq!(client.attr("error.type"), None);
+                assert_eq!(server.name, "GET /health");
+                assert_eq!(server.attr("http.route"), Some("/health"));
+                assert_eq!(server.attr("http.response.status_code"), Some("200"));
+            }
+            Some("/api/v1/policies") => {
+                assert_eq!(client.name, "GET policies");
+                assert_eq!(client.attr("http.response.status_code"), Some("401"));
+                assert_eq!(client.attr("error.type"), Some("401"));
+                assert_eq!(client.attr("url.path"), Some("/api/v1/policies"));
+                assert_eq!(server.attr("http.route"), Some("/api/v1/policies"));
+                assert_eq!(server.attr("http.response.status_code"), Some("401"));
+                assert_eq!(
+                    server.attr("error.type"),
+                    None,
+                    "a 4xx is the client's error"
+                );
+            }
+            other => panic!("unexpected route {other:?}"),
+        }
+        assert_eq!(client.attr("http.request.method"), Some("GET"));
+        assert_eq!(client.attr("cicada.user_type"), Some("Visitor"));
+        assert_eq!(server.attr("http.request.method"), Some("GET"));
+        assert!(!server.error && !format!("{client:?}{server:?}").contains("leaked"));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_collector_costs_only_a_counter() {
+    // A port with nothing listening.
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://127.0.0.1:{}", l.local_addr().unwrap().port())
+    };
+    let target = start_target(&["--access-log", "off", "--otel-endpoint", &dead]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (done, report) = run(
+        dir.path(),
+        &format!("http://{}", target.addr),
+        &["--otel-endpoint", &dead],
+    )
+    .await;
+    assert_eq!(done.code(), Some(0), "{}", done.stderr);
+    assert!(total_requests(&report) >= 2, "{report:#}");
+    assert_eq!(report["total"]["failures"], 0, "{report:#}");
+    assert!(
+        done.stderr.contains("some spans were not delivered"),
+        "{}",
+        done.stderr
+    );
+    let (_, target_stderr) = target.stop().await;
+    assert!(
+        target_stderr
+            .iter()
+            .any(|l| l.contains("some spans were not delivered")),
+        "{target_stderr:?}"
+    );
+}
