@@ -6,6 +6,7 @@
 mod cli;
 mod cluster;
 mod failures;
+mod k8s;
 mod nginx;
 mod otel;
 mod prometheus;
