@@ -9,6 +9,7 @@ mod nginx;
 mod recording;
 mod rust_tier;
 mod scenarios;
+mod shape;
 mod target;
 mod util;
 mod web;

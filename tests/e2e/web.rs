@@ -9,4 +9,4 @@
 mod browser;
 mod driver;
 mod process;
-mod support;
+pub(crate) mod support;

@@ -1,9 +1,10 @@
 //! The controller (see the crate docs).
 
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, SystemTime};
 
-use cicada_engine::{EngineConfig, EngineState, Plan};
+use cicada_engine::{ArrivalCounts, Arrivals, EngineConfig, EngineState, Plan};
+use cicada_scenario::shape::Shape;
 use cicada_stats::{Stats, StatsConfig};
 use tokio::sync::watch;
 use tokio::time::{Instant, MissedTickBehavior};
@@ -11,6 +12,8 @@ use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use crate::fleet::{Fleet, LocalFleet, WorkerInfo};
+use crate::shape_driver::{self, ShapeOptions, ShapeRun};
+use crate::shape_view::{self, ShapeStatus};
 
 /// What a run is doing, as the UI shows it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -56,6 +59,15 @@ pub enum ControlError {
     /// The engine could not be started (e.g. a bad CA file).
     #[error("cannot start the engine: {0}")]
     Engine(String),
+    /// The fleet cannot do this (e.g. a master's workers and the open model, for now).
+    #[error("{0} cannot run on this fleet yet")]
+    Unsupported(&'static str),
+    /// A shape action without a shape.
+    #[error("no load shape is configured (use a `shape:` section or --shape FILE)")]
+    NoShape,
+    /// A shape that cannot run (e.g. a bad time scale), or a second shape.
+    #[error("{0}")]
+    Shape(String),
 }
 
 /// A snapshot of the run for displays and the API.
@@ -75,6 +87,11 @@ pub struct Status {
     pub spawn_rate: f64,
     /// When the current run stops by itself (Unix seconds), if it has a run time.
     pub stops_at: Option<u64>,
+    /// Open model (arrivals per second): arrivals admitted, dropped and running; `None`
+    /// when the run has no open shape.
+    pub arrivals: Option<ArrivalCounts>,
+    /// Whether a load shape steers the run (`None`: no shape).
+    pub shape: Option<shape_driver::ShapeState>,
 }
 
 struct Desired {
@@ -84,6 +101,8 @@ struct Desired {
     deadline: Option<(Instant, SystemTime)>,
     stopped: bool,
     started: bool,
+    /// An open shape steers arrivals (users come and go by themselves).
+    open: bool,
 }
 
 struct Inner {
@@ -95,6 +114,8 @@ struct Inner {
     ticks: watch::Sender<u64>,
     /// Bumped each time a run ends because its run time passed.
     run_ends: watch::Sender<u64>,
+    /// The load shape, once attached (see [`Controller::attach_shape`]).
+    shape: OnceLock<Arc<ShapeRun>>,
 }
 
 /// The control surface of one standalone run (cheap to clone).
@@ -144,10 +165,12 @@ impl Controller {
                 deadline: None,
                 stopped: false,
                 started: false,
+                open: false,
             }),
             shutdown,
             ticks: watch::channel(0).0,
             run_ends: watch::channel(0).0,
+            shape: OnceLock::new(),
         });
         tokio::spawn(aggregate_loop(inner.clone()));
         Controller { inner }
@@ -161,6 +184,9 @@ impl Controller {
     /// Starts a run, or changes the running one (users, rate, host, run time). A host change
     /// replaces the engine: current users end after their request and new ones start against
     /// the new host at the spawn rate.
+    ///
+    /// While a load shape runs, this pauses it first (visibly, until
+    /// [`Controller::resume_shape`]): users set by hand and the shape never fight.
     pub fn swarm(&self, request: SwarmRequest) -> Result<(), ControlError> {
         let max = cicada_engine::runner::MAX_USERS;
         if request.users > max {
@@ -175,6 +201,7 @@ impl Controller {
         if let Some(host) = &request.host {
             self.inner.fleet.set_host(host)?;
         }
+        self.pause_shape_for("users changed by hand");
         self.inner
             .fleet
             .set_users(request.users, request.spawn_rate);
@@ -183,6 +210,7 @@ impl Controller {
         desired.spawn_rate = request.spawn_rate;
         desired.stopped = false;
         desired.started = true;
+        desired.open = false;
         desired.deadline = request
             .run_time
             .map(|t| (Instant::now() + t, SystemTime::now() + t));
@@ -195,8 +223,14 @@ impl Controller {
         Ok(())
     }
 
-    /// Stops every user after its current request. [`Controller::swarm`] starts again.
+    /// Stops every user after its current request. [`Controller::swarm`] starts again. A
+    /// running load shape is paused (resume it with [`Controller::resume_shape`]).
     pub fn stop(&self) {
+        self.stop_because("stopped by hand");
+    }
+
+    fn stop_because(&self, reason: &str) {
+        self.pause_shape_for(reason);
         self.inner.fleet.stop();
         let mut desired = lock(&self.inner.desired);
         desired.stopped = true;
@@ -214,6 +248,8 @@ impl Controller {
 
     /// The run's current status.
     pub fn status(&self) -> Status {
+        // Before the desired state: the driver locks its state, then the desired state.
+        let shape = self.inner.shape.get().map(|run| lock(&run.state).state);
         let engine = self.inner.fleet.status();
         let host = self.inner.fleet.host().to_string();
         let desired = lock(&self.inner.desired);
@@ -228,10 +264,24 @@ impl Controller {
                 EngineState::Stopped | EngineState::Finished => RunState::Stopped,
             }
         };
+        let arrivals = if desired.open {
+            self.inner.fleet.arrival_counts()
+        } else {
+            None
+        };
+        let active = arrivals.map_or(0, |a| u64::from(a.active));
+        let (state, target) = if desired.open && !desired.stopped {
+            // Arrived users come and go by themselves: there is no count to spawn towards.
+            (RunState::Running, engine.target + active)
+        } else {
+            (state, engine.target)
+        };
         Status {
             state,
-            users: engine.users,
-            target_users: engine.target,
+            users: engine.users + active,
+            target_users: target,
+            arrivals,
+            shape,
             user_types: engine.users_by_type,
             host,
             spawn_rate: desired.spawn_rate,
@@ -249,7 +299,7 @@ impl Controller {
     /// returns, so a display built right after a control action can show it.
     pub fn wanted_users(&self) -> Option<u64> {
         let desired = lock(&self.inner.desired);
-        if desired.stopped {
+        if desired.stopped || desired.open {
             return None;
         }
         if desired.started {
@@ -293,6 +343,106 @@ impl Controller {
     }
 }
 
+/// Load shapes (see [`crate::shape_driver`]).
+impl Controller {
+    /// Attaches a load shape and starts its driver, paused ("not started yet") until
+    /// [`Controller::start_shape`] or [`Controller::resume_shape`]. At most one shape per
+    /// controller. Must run inside a tokio runtime.
+    pub fn attach_shape(&self, shape: Shape, options: ShapeOptions) -> Result<(), ControlError> {
+        let run = Arc::new(ShapeRun::new(shape, options).map_err(ControlError::Shape)?);
+        self.inner
+            .shape
+            .set(run.clone())
+            .map_err(|_| ControlError::Shape("a load shape is already attached".into()))?;
+        tokio::spawn(shape_driver::drive(
+            run,
+            self.clone(),
+            self.inner.shutdown.clone(),
+        ));
+        Ok(())
+    }
+
+    /// Whether a load shape is attached.
+    pub fn has_shape(&self) -> bool {
+        self.inner.shape.get().is_some()
+    }
+
+    /// Starts steering by the shape (its clock starts at the first start), with an optional
+    /// run time, as `--autostart` does.
+    pub fn start_shape(&self, run_time: Option<Duration>) -> Result<(), ControlError> {
+        self.resume_shape()?;
+        let mut desired = lock(&self.inner.desired);
+        desired.deadline = run_time.map(|t| (Instant::now() + t, SystemTime::now() + t));
+        Ok(())
+    }
+
+    /// Resumes (or first starts) steering by the shape and applies it at once.
+    pub fn resume_shape(&self) -> Result<(), ControlError> {
+        let run = self.inner.shape.get().ok_or(ControlError::NoShape)?;
+        shape_driver::resume(run, self).map_err(ControlError::Shape)
+    }
+
+    /// Pauses the shape: users stay as they are until someone changes them or resumes.
+    pub fn pause_shape(&self) -> Result<(), ControlError> {
+        let run = self.inner.shape.get().ok_or(ControlError::NoShape)?;
+        shape_driver::pause(run, self, "paused by hand");
+        Ok(())
+    }
+
+    /// The shape's state for displays, with a curve over `curve_span` of virtual time
+    /// around now (`None` without a shape).
+    pub fn shape_status(&self, curve_span: Duration) -> Option<ShapeStatus> {
+        let run = self.inner.shape.get()?;
+        let arrivals = if run.shape.is_open() {
+            self.inner.fleet.arrival_counts()
+        } else {
+            None
+        };
+        Some(shape_view::status(run, curve_span, arrivals))
+    }
+
+    fn pause_shape_for(&self, reason: &str) {
+        if let Some(run) = self.inner.shape.get() {
+            shape_driver::pause(run, self, reason);
+        }
+    }
+
+    /// The fleet (for the shape driver's task mixes).
+    pub(crate) fn fleet(&self) -> &Arc<dyn Fleet> {
+        &self.inner.fleet
+    }
+
+    /// The shape's closed-model point: like [`Controller::swarm`] without pausing the shape
+    /// and keeping the run time.
+    pub(crate) fn shape_users(&self, users: u64, spawn_rate: f64) {
+        self.inner.fleet.set_users(users, spawn_rate);
+        let mut desired = lock(&self.inner.desired);
+        desired.users = users;
+        desired.spawn_rate = spawn_rate;
+        desired.stopped = false;
+        desired.started = true;
+        desired.open = false;
+    }
+
+    /// The shape's open-model point. `first`: closed-model users (set by hand before) end.
+    pub(crate) fn shape_arrivals(
+        &self,
+        arrivals: Arrivals,
+        first: bool,
+    ) -> Result<(), ControlError> {
+        self.inner.fleet.set_arrivals(Some(arrivals))?;
+        if first {
+            self.inner.fleet.set_users(0, f64::INFINITY);
+        }
+        let mut desired = lock(&self.inner.desired);
+        desired.users = 0;
+        desired.stopped = false;
+        desired.started = true;
+        desired.open = true;
+        Ok(())
+    }
+}
+
 /// Now, as Unix seconds.
 pub(crate) fn unix_now() -> u64 {
     SystemTime::now()
@@ -321,7 +471,7 @@ async fn aggregate_loop(inner: Arc<Inner>) {
             Controller {
                 inner: inner.clone(),
             }
-            .stop();
+            .stop_because("run time reached");
             inner.run_ends.send_modify(|n| *n += 1);
         }
         inner.ticks.send_modify(|n| *n += 1);

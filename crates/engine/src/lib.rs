@@ -20,15 +20,19 @@
 //! - [`plan`]: the user types with their task tables, after tag filtering.
 //! - [`distribution`]: which user type the n-th user gets.
 //! - [`runner`]: the spawner loop and the handle that drives it.
+//! - [`arrivals`]: the open model (arrivals per second, capped, drops counted).
+//! - [`mix`]: task mixes changed at run time (incident weight factors and extra tasks).
 //! - [`yaml`]: the YAML scenario tier as an implementation of the user traits.
 //! - [`backoff`]: capped, jittered exponential backoff after connection errors.
 //! - [`trace`]: W3C `traceparent` and `baggage` headers on every request.
 //! - [`timer_grid`]: timer slack, so users due at about the same time wake together.
 
+pub mod arrivals;
 pub mod backoff;
 pub mod client;
 pub mod context;
 pub mod distribution;
+pub mod mix;
 pub mod plan;
 pub mod runner;
 pub mod timer_grid;
@@ -36,8 +40,10 @@ pub mod trace;
 pub mod user;
 pub mod yaml;
 
+pub use arrivals::{ArrivalCounts, Arrivals};
 pub use cicada_scenario::Wait;
 pub use context::{Context, RequestBuilder, Response};
+pub use mix::{ExtraRequest, TaskMix};
 pub use plan::{Plan, PlanError, TagFilter};
 pub use runner::{Engine, EngineConfig, EngineHandle, EngineState, EngineStatus};
 pub use trace::{TraceConfig, TraceMode};

@@ -26,9 +26,11 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use url::Url;
 
+use crate::arrivals::{ARRIVAL_TICK, ArrivalCounts, ArrivalState, Arrivals, Leave, SharedGate};
 use crate::backoff::Backoff;
 use crate::client::{Client, ClientBuildError, ClientConfig};
 use crate::context::Context;
+use crate::mix::{MixCell, MixView, Pick, TaskMix};
 use crate::plan::Plan;
 use crate::timer_grid::TimerGrid;
 use crate::trace::TraceConfig;
@@ -82,6 +84,7 @@ pub struct EngineStatus {
 enum Command {
     SetUsers { users: u64, rate: f64 },
     SetUsersByType { counts: Vec<u64>, rate: f64 },
+    SetArrivals(Option<Arrivals>),
     Stop,
 }
 
@@ -110,6 +113,10 @@ impl Engine {
         let (status_tx, status_rx) = watch::channel(initial);
         let finished = CancellationToken::new();
         let types = plan.entries().len();
+        let mix = Arc::new(MixCell::default());
+        let arrivals = ArrivalState::new(plan.distribution().first(100), &shutdown);
+        let gate = arrivals.gate.clone();
+        let handle_plan = plan.clone();
         let spawner = Spawner {
             plan,
             client,
@@ -129,6 +136,8 @@ impl Engine {
             stopped: false,
             grid: TimerGrid::default(),
             trace: config.trace,
+            mix: mix.clone(),
+            arrivals,
         };
         let done = finished.clone();
         tokio::spawn(async move {
@@ -139,6 +148,9 @@ impl Engine {
             commands: tx,
             status: status_rx,
             finished,
+            plan: handle_plan,
+            mix,
+            gate,
         })
     }
 }
@@ -149,6 +161,11 @@ pub struct EngineHandle {
     commands: mpsc::UnboundedSender<Command>,
     status: watch::Receiver<EngineStatus>,
     finished: CancellationToken,
+    plan: Arc<Plan>,
+    /// The task mix users read (see [`crate::mix`]).
+    mix: Arc<MixCell>,
+    /// Open-model admission, shared with the spawner and arrived users.
+    gate: SharedGate,
 }
 
 impl EngineHandle {
@@ -172,7 +189,26 @@ impl EngineHandle {
         });
     }
 
-    /// Stops every user after its current request. `set_users` starts again.
+    /// Starts the open model (`Some`): users arrive at `rate` per second, each runs
+    /// `iterations` tasks and leaves, at most `max_users` at once (more arrivals are dropped
+    /// and counted). `None` stops new arrivals; arrived users finish their tasks. Independent
+    /// of [`EngineHandle::set_users`] (the closed model).
+    pub fn set_arrivals(&self, arrivals: Option<Arrivals>) {
+        let _ = self.commands.send(Command::SetArrivals(arrivals));
+    }
+
+    /// Open-model counters (all zero when it never ran).
+    pub fn arrival_counts(&self) -> ArrivalCounts {
+        self.gate.counts()
+    }
+
+    /// Changes the task mix of every user, at its next task pick (`None`: the plan's own).
+    pub fn set_task_mix(&self, mix: Option<&TaskMix>) {
+        self.mix.set(&self.plan, mix);
+    }
+
+    /// Stops every user after its current request (arrived users too, and new arrivals).
+    /// `set_users` starts again.
     pub fn stop(&self) {
         let _ = self.commands.send(Command::Stop);
     }
@@ -236,15 +272,19 @@ struct Spawner {
     /// Where the users' think times end (shared, so they wake together).
     grid: TimerGrid,
     trace: TraceConfig,
+    mix: Arc<MixCell>,
+    arrivals: ArrivalState,
 }
 
 impl Spawner {
     async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
         let mut last = Instant::now();
+        let mut last_arrival = Instant::now();
         let mut health = tokio::time::interval(Duration::from_secs(1));
         health.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let adjusting = self.running != self.wanted;
+            let arriving = self.arrivals.active();
             let tick = self.tick();
             tokio::select! {
                 biased;
@@ -258,6 +298,12 @@ impl Spawner {
                         self.set_target_by_type(&counts, rate);
                         last = self.start_adjusting();
                     }
+                    Some(Command::SetArrivals(settings)) => {
+                        if !self.arrivals.active() {
+                            last_arrival = Instant::now();
+                        }
+                        self.arrivals.set(settings);
+                    }
                     Some(Command::Stop) => self.stop_all(),
                     // Every handle is gone: nobody can drive us any more; run until shutdown.
                     None => {
@@ -269,6 +315,11 @@ impl Spawner {
                     let now = Instant::now();
                     self.adjust(now.duration_since(last).as_secs_f64());
                     last = now;
+                }
+                _ = tokio::time::sleep(ARRIVAL_TICK), if arriving => {
+                    let now = Instant::now();
+                    self.start_arrivals(now.duration_since(last_arrival));
+                    last_arrival = now;
                 }
                 _ = health.tick() => self.replace_ended(),
             }
@@ -441,9 +492,14 @@ impl Spawner {
             self.trace,
         );
         let task = self.tracker.spawn(run_user(
-            self.plan.clone(),
-            type_idx,
-            id,
+            Life {
+                plan: self.plan.clone(),
+                mix: self.mix.clone(),
+                type_idx,
+                id,
+                iterations: None,
+                _leave: None,
+            },
             cx,
             retire.clone(),
         ));
@@ -469,7 +525,37 @@ impl Spawner {
         }
     }
 
+    /// Starts the open-model arrivals due after `elapsed` (see [`crate::arrivals`]).
+    fn start_arrivals(&mut self, elapsed: Duration) {
+        let iterations = self.arrivals.settings.map_or(1, |s| s.iterations.max(1));
+        for (type_idx, leave) in self.arrivals.due(elapsed) {
+            let id = self.next_user_id;
+            self.next_user_id += 1;
+            let cx = Context::new(
+                id,
+                self.client.session(&self.host),
+                self.recorder.clone(),
+                self.arrivals.stop.child_token(),
+                self.seed,
+                self.grid,
+                self.trace,
+            );
+            let life = Life {
+                plan: self.plan.clone(),
+                mix: self.mix.clone(),
+                type_idx,
+                id,
+                iterations: Some(iterations),
+                _leave: Some(leave),
+            };
+            // Never retired: an arrival leaves after its iterations (or when stopped).
+            self.tracker
+                .spawn(run_user(life, cx, CancellationToken::new()));
+        }
+    }
+
     fn stop_all(&mut self) {
+        self.arrivals.stop(&self.shutdown);
         for slot in self.slots.drain(..) {
             slot.stop.cancel();
         }
@@ -519,16 +605,32 @@ impl Spawner {
     }
 }
 
-/// One user's life: `on_start` (retried with backoff), then tasks and think times until it is
-/// retired (after its current task) or stopped (after its current request).
-async fn run_user(
+/// Who a user is and how long it lives.
+struct Life {
     plan: Arc<Plan>,
+    mix: Arc<MixCell>,
     type_idx: usize,
     id: u64,
-    mut cx: Context,
-    retire: CancellationToken,
-) {
+    /// Open model: leave after this many tasks. Closed model: `None` (until retired).
+    iterations: Option<u32>,
+    /// Open model: frees the user's place in the arrival gate when the user ends.
+    _leave: Option<Leave>,
+}
+
+/// One user's life: `on_start` (retried with backoff), then tasks and think times until it is
+/// retired (after its current task), stopped (after its current request), or (an arrived
+/// user) has run its iterations.
+async fn run_user(life: Life, mut cx: Context, retire: CancellationToken) {
+    let Life {
+        plan,
+        mix,
+        type_idx,
+        id,
+        iterations,
+        _leave,
+    } = life;
     let entry = &plan.entries()[type_idx];
+    let mut view = MixView::default();
     let mut user = entry.user_type.new_user(id);
     let backoff = Backoff::default();
 
@@ -555,12 +657,24 @@ async fn run_user(
     let mut runs = 0u64;
     let mut idle_failures = 0u32;
     while !retire.is_cancelled() {
-        let task = entry.picker.pick(runs, cx.unit());
+        let unit = cx.unit();
+        let pick = view.pick(&mix, &plan, type_idx, runs, unit);
         runs = runs.wrapping_add(1);
         let started = Instant::now();
-        cx.begin_task(entry.baggage.get(task).cloned().flatten());
         let sent_before = cx.requests_sent();
-        let mut pause = match user.run_task(task, &mut cx).await {
+        let result = match pick {
+            Pick::Task(task) => {
+                cx.begin_task(entry.baggage.get(task).cloned().flatten());
+                user.run_task(task, &mut cx).await
+            }
+            Pick::Extra(extra) => {
+                let (method, path, name) =
+                    (extra.method.clone(), extra.path.clone(), extra.name.clone());
+                cx.begin_task(None);
+                cx.request(method, path).name(name).send().await.map(|_| ())
+            }
+        };
+        let mut pause = match result {
             Err(TaskError::Stopped) => return cx.close(),
             Err(TaskError::Aborted(_)) if cx.requests_sent() == sent_before => {
                 // The task failed without sending anything (e.g. a variable it needs is
@@ -573,6 +687,10 @@ async fn run_user(
                 Duration::ZERO
             }
         };
+        if iterations.is_some_and(|n| runs >= u64::from(n)) {
+            // An arrived user leaves after its last task, without thinking first.
+            break;
+        }
         pause = pause.max(entry.wait.delay(started.elapsed(), cx.unit()));
         if pause.is_zero() {
             // No think time: still let other users of this thread run.

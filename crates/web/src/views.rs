@@ -5,7 +5,8 @@
 //! plus the run's state. Floats are rounded to 6 decimals (times are microsecond-resolution
 //! milliseconds anyway), which keeps the once-a-second live payload small.
 
-use cicada_control::{Controller, RunState, Status};
+use cicada_control::{Controller, RunState, ShapeState, Status};
+use cicada_engine::ArrivalCounts;
 use cicada_stats::{EntrySnapshot, FailureSnapshot, Snapshot};
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
@@ -36,6 +37,10 @@ pub(crate) struct StatusView<'a> {
     spawn_rate: f64,
     stops_at: Option<u64>,
     workers: usize,
+    /// `running` or `paused` while a load shape is attached; `null` without one.
+    shape: Option<ShapeState>,
+    /// Open model: arrivals admitted, dropped, running; `null` otherwise.
+    arrivals: Option<ArrivalCounts>,
 }
 
 impl<'a> StatusView<'a> {
@@ -50,6 +55,8 @@ impl<'a> StatusView<'a> {
             stops_at: status.stops_at,
             // Standalone: this process. (A master will count its connected workers.)
             workers: 1,
+            shape: status.shape,
+            arrivals: status.arrivals,
         }
     }
 }
