@@ -44,7 +44,9 @@ impl StartGate {
                     tokio::time::sleep(Duration::from_millis(200)).await;
                 }
             }
-            if let Some(users) = controller.wanted_users() {
+            if let Some(users) = controller.wanted_users()
+                && !controller.has_shape()
+            {
                 tracing::info!(
                     users,
                     "workers already run users; adopted them, not autostarting"
@@ -52,6 +54,8 @@ impl StartGate {
                 return;
             }
         }
+        // A shape sets the total number of users (it never adds to what runs), so it also
+        // takes over users a restarted master adopted: a 24/7 shape survives a restart.
         if controller.has_shape() {
             tracing::info!(run_time = ?cfg.run_time, "starting the load shape (it sets the users; -u/-r are not used)");
             if let Err(e) = controller.start_shape(cfg.run_time) {

@@ -9,4 +9,5 @@
 mod browser;
 mod driver;
 mod process;
+mod shape_browser;
 pub(crate) mod support;

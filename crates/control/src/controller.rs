@@ -480,7 +480,12 @@ async fn aggregate_loop(inner: Arc<Inner>) {
 
 fn aggregate(inner: &Inner) {
     let interval = inner.fleet.take();
-    let users = inner.fleet.status().users;
+    // Arrived users (open model) count as users in the history too.
+    let arrived = inner
+        .fleet
+        .arrival_counts()
+        .map_or(0, |a| u64::from(a.active));
+    let users = inner.fleet.status().users + arrived;
     let mut stats = lock(&inner.stats);
     stats.apply(interval, SystemTime::now(), users);
     if let Some(warning) = stats.take_overflow_warning() {
