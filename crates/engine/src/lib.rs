@@ -22,6 +22,7 @@
 //! - [`runner`]: the spawner loop and the handle that drives it.
 //! - [`arrivals`]: the open model (arrivals per second, capped, drops counted).
 //! - [`mix`]: task mixes changed at run time (incident weight factors and extra tasks).
+//! - `life`: one user's loop (on_start, picked tasks, think times, on_stop).
 //! - [`yaml`]: the YAML scenario tier as an implementation of the user traits.
 //! - [`backoff`]: capped, jittered exponential backoff after connection errors.
 //! - [`trace`]: W3C `traceparent` and `baggage` headers on every request.
@@ -32,6 +33,7 @@ pub mod backoff;
 pub mod client;
 pub mod context;
 pub mod distribution;
+mod life;
 pub mod mix;
 pub mod plan;
 pub mod runner;
