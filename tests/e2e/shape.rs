@@ -227,7 +227,8 @@ incidents:
             .iter()
             .any(|e| e["kind"] == "incident_start" && e["name"] == "broken reports")
     };
-    // Until a window started during the run (one may already be running at the start).
+    // Until a window and a burst started during the run (one of each may already be
+    // running at the start).
     for _ in 0..60 {
         tokio::time::sleep(Duration::from_millis(200)).await;
         let stats = json_get(&cicada.url, "/api/stats").await;
@@ -245,7 +246,8 @@ incidents:
             .as_array()
             .cloned()
             .unwrap_or_default();
-        if max_users > 3 && broken_rows > 0 && started(&events) {
+        let burst = events.iter().any(|e| e["kind"] == "burst_start");
+        if max_users > 3 && broken_rows > 0 && started(&events) && burst {
             break;
         }
     }
