@@ -55,6 +55,10 @@ pub struct ValidateArgs {
     /// List the built-in scenarios.
     #[arg(long)]
     pub list: bool,
+
+    /// Also check a load shape file against the scenario (as `run --shape` would use it).
+    #[arg(long, env = "CICADA_SHAPE", value_name = "FILE")]
+    pub shape: Option<PathBuf>,
 }
 
 /// Flags of `cicada run`.

@@ -93,19 +93,10 @@ pub fn load(source: &Source, registry: &Registry, tags: &TagFilter) -> Result<Lo
                 origin: path.display().to_string(),
                 error,
             })?;
-            let mut summary = scenario.summary();
-            if let Some(shape) = &scenario.shape
-                && !summary.contains("shape:")
-            {
-                if !summary.ends_with('\n') {
-                    summary.push('\n');
-                }
-                summary.push_str(&format!("shape: {}\n", shape.describe()));
-            }
             Ok(Loaded {
                 plan: Arc::new(plan),
                 host: scenario.host.clone(),
-                summary,
+                summary: scenario.summary(),
                 yaml: Some(yaml),
                 shape: scenario.shape.clone(),
                 scenario: Some(scenario),

@@ -349,6 +349,15 @@ async fn shape_flags_and_read_only_mode() {
     assert!(out.stderr.contains("--shape"), "{}", out.stderr);
     assert!(out.stderr.contains("nope"), "{}", out.stderr);
 
+    // `validate --shape` checks a shape file against the scenario.
+    let out = crate::util::run_cicada(&["validate", "-f", &file, "--shape", &bad]).await;
+    assert_eq!(out.code(), Some(2), "{}", out.stderr);
+    assert!(out.stderr.contains("nope"), "{}", out.stderr);
+    let good = scenario(dir.path(), "good.yaml", "constant: 4\n");
+    let out = crate::util::run_cicada(&["validate", "-f", &file, "--shape", &good]).await;
+    assert_eq!(out.code(), Some(0), "{}", out.stderr);
+    assert!(out.stdout.contains("constant 4 users"), "{}", out.stdout);
+
     // Read-only: the shape shows, pausing is refused; without autostart it waits, paused.
     let shape = scenario(dir.path(), "shape.yaml", "constant: 2\n");
     let mut cicada = start_cicada(&[

@@ -380,6 +380,17 @@ pub(crate) fn resume(run: &ShapeRun, controller: &Controller) -> Result<(), Stri
         st.mixed.clear();
     }
     step(run, controller);
+    // A window already open at the (re)start logged no start edge: say it is on.
+    let st = lock(&run.state);
+    for name in st
+        .mixed
+        .iter()
+        .filter_map(|i| run.shape.incidents.get(*i))
+        .map(|i| &i.name)
+    {
+        tracing::info!(incident = %name, "incident in progress");
+    }
+    drop(st);
     run.wake.notify_one();
     Ok(())
 }
