@@ -48,7 +48,7 @@ class App {
       onError: (m) => this.banner(m, true),
       onChange: () => this.refreshRatio(),
     });
-    this.shape = new ShapeView({ onError: (m) => this.banner(m, true) });
+    this.shape = new ShapeView({ onError: (m) => this.banner(m, true), readOnly: info.read_only });
     this.table = new StatsTable({
       table: byId('stats-table'),
       chooser: byId('column-chooser'),

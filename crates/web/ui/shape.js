@@ -40,8 +40,9 @@ function fmtVirtual(ms, zone) {
 }
 
 export class ShapeView {
-  constructor({ onError }) {
+  constructor({ onError, readOnly }) {
     this.onError = onError;
+    this.readOnly = Boolean(readOnly);
     this.state = null; // null (no shape), 'running' or 'paused'
     this.data = null;
     this.plot = null;
@@ -102,12 +103,16 @@ export class ShapeView {
     byId('shape-banner').hidden = !paused;
     if (paused) {
       const since = d.paused_since ? ` since ${new Date(d.paused_since).toLocaleTimeString()}` : '';
-      setText(byId('shape-banner-text'), `Load shape paused${since}: ${d.paused_reason || 'paused'}. Users stay as they are until you resume it.`);
+      const then = this.readOnly ? 'Users stay as they are until someone resumes it.' : 'Users stay as they are until you resume it.';
+      setText(byId('shape-banner-text'), `Load shape paused${since}: ${d.paused_reason || 'paused'}. ${then}`);
     }
+    // Editing users pauses a running shape: the Start/Edit dialog says so.
+    byId('swarm-shape-note').hidden = !d || d.state !== 'running';
+    byId('btn-shape-resume').hidden = this.readOnly;
     setText(byId('shape-state'), d ? d.state : '–');
     byId('shape-state').dataset.state = d ? d.state : '';
-    byId('btn-shape-pause').hidden = !d || d.state !== 'running';
-    byId('btn-shape-resume-tab').hidden = !d || d.state === 'running';
+    byId('btn-shape-pause').hidden = this.readOnly || !d || d.state !== 'running';
+    byId('btn-shape-resume-tab').hidden = this.readOnly || !d || d.state === 'running';
   }
 
   render() {

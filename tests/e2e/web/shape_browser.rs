@@ -102,6 +102,16 @@ incidents:
     .await;
     screenshot(c, "shape-1-tab").await;
 
+    // The Edit dialog warns that editing pauses the shape.
+    click(c, "#btn-edit").await;
+    wait_js(
+        c,
+        "the dialog's shape note",
+        "return document.getElementById('swarm-dialog').open && !document.getElementById('swarm-shape-note').hidden;",
+    )
+    .await;
+    click(c, "#swarm-cancel").await;
+
     // Stop by hand: the shape pauses, visibly.
     click(c, "#btn-stop").await;
     wait_js(
