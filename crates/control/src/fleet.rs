@@ -272,3 +272,75 @@ impl Fleet for LocalFleet {
         tokio::time::timeout(grace, engine.finished()).await.is_ok()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cicada_engine::{ExtraRequest, TagFilter};
+    use cicada_testkit::RecordingServer;
+
+    fn plan() -> Arc<Plan> {
+        let text = "users:\n  - name: A\n    wait: { constant: 20ms }\n    tasks:\n      - { name: get, request: { path: /x } }\n";
+        let scenario = cicada_scenario::parse_str(text, "t.yaml", std::path::Path::new("."))
+            .expect("scenario parses");
+        let types = cicada_engine::yaml::user_types(&Arc::new(scenario));
+        Arc::new(Plan::new(types, &TagFilter::default()).expect("plan"))
+    }
+
+    async fn until(what: &str, f: impl Fn() -> bool) {
+        for _ in 0..400 {
+            if f() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("timed out waiting for {what}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn arrivals_and_task_mixes_follow_a_host_change() {
+        let a = RecordingServer::start().await.expect("server a");
+        let b = RecordingServer::start().await.expect("server b");
+        let fleet = LocalFleet::start(
+            plan(),
+            EngineConfig {
+                host: Url::parse(&a.url()).expect("url"),
+                client: cicada_engine::client::ClientConfig::default(),
+                seed: 1,
+                trace: cicada_engine::TraceConfig::default(),
+            },
+            CancellationToken::new(),
+        )
+        .expect("fleet starts");
+        fleet
+            .set_arrivals(Some(Arrivals {
+                rate: 20.0,
+                iterations: 1,
+                max_users: 5,
+            }))
+            .expect("open model");
+        until("arrivals at a", || a.count() >= 3).await;
+        let mix = TaskMix {
+            factors: vec![("get".into(), 0.001)],
+            extras: vec![ExtraRequest {
+                name: "extra".into(),
+                method: http::Method::GET,
+                path: "/extra".into(),
+                weight: 10,
+                user_type: None,
+            }],
+        };
+        fleet.set_task_mix(Some(&mix)).expect("mix");
+        let before = fleet.arrival_counts().expect("counts").arrived;
+        fleet
+            .set_host(&Url::parse(&b.url()).expect("url"))
+            .expect("host change");
+        until("the extra task at b", || {
+            b.records().iter().any(|r| r.path == "/extra")
+        })
+        .await;
+        let after = fleet.arrival_counts().expect("counts");
+        assert!(after.arrived > before, "totals keep counting: {after:?}");
+        assert!(fleet.shutdown(Duration::from_secs(5)).await);
+    }
+}
