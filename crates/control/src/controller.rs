@@ -90,6 +90,10 @@ pub struct Status {
     pub arrivals: Option<ArrivalCounts>,
     /// Whether a load shape steers the run (`None`: no shape).
     pub shape: Option<shape_driver::ShapeState>,
+    /// The shape's incidents active now (empty without a running shape).
+    pub shape_incidents: Vec<String>,
+    /// The shape's bursts running now (0 without a running shape).
+    pub shape_bursts: u32,
 }
 
 struct Desired {
@@ -247,7 +251,19 @@ impl Controller {
     /// The run's current status.
     pub fn status(&self) -> Status {
         // Before the desired state: the driver locks its state, then the desired state.
-        let shape = self.inner.shape.get().map(|run| lock(&run.state).state);
+        let (shape, shape_incidents, shape_bursts) = match self.inner.shape.get() {
+            Some(run) => {
+                let st = lock(&run.state);
+                let names = st
+                    .mixed
+                    .iter()
+                    .filter_map(|i| run.shape.incidents.get(*i))
+                    .map(|i| i.name.clone())
+                    .collect();
+                (Some(st.state), names, st.bursts)
+            }
+            None => (None, Vec::new(), 0),
+        };
         let engine = self.inner.fleet.status();
         let host = self.inner.fleet.host().to_string();
         let desired = lock(&self.inner.desired);
@@ -280,6 +296,8 @@ impl Controller {
             target_users: target,
             arrivals,
             shape,
+            shape_incidents,
+            shape_bursts,
             user_types: engine.users_by_type,
             host,
             spawn_rate: desired.spawn_rate,

@@ -113,8 +113,10 @@ pub(crate) struct DriverState {
     /// Edges up to this virtual instant are handled.
     seen: DateTime<Utc>,
     applied: Applied,
-    /// Incidents whose task mix is applied.
-    mixed: Vec<usize>,
+    /// Incidents whose task mix is applied (the active ones while running).
+    pub(crate) mixed: Vec<usize>,
+    /// Bursts running at the last evaluation (0 while paused).
+    pub(crate) bursts: u32,
     /// Warned once that the fleet refuses mixes / arrivals.
     warned: bool,
     pub(crate) events: VecDeque<ShapeEvent>,
@@ -147,6 +149,7 @@ impl ShapeRun {
                 clock,
                 applied: Applied::Nothing,
                 mixed: Vec::new(),
+                bursts: 0,
                 warned: false,
                 events: VecDeque::new(),
             }),
@@ -298,6 +301,7 @@ fn apply(run: &ShapeRun, st: &mut DriverState, point: &Point, controller: &Contr
             Err(_) => {}
         }
     }
+    st.bursts = point.bursts;
     if point.active_incidents != st.mixed {
         let mix = mix_for(&run.shape, &point.active_incidents);
         match controller.fleet().set_task_mix(mix.as_ref()) {
@@ -352,6 +356,7 @@ pub(crate) fn pause(run: &ShapeRun, controller: &Controller, reason: &str) -> bo
     }
     st.applied = Applied::Nothing;
     st.mixed.clear();
+    st.bursts = 0;
     tracing::info!(reason, "load shape paused");
     true
 }

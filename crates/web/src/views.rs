@@ -41,6 +41,10 @@ pub(crate) struct StatusView<'a> {
     shape: Option<ShapeState>,
     /// Open model: arrivals admitted, dropped, running; `null` otherwise.
     arrivals: Option<ArrivalCounts>,
+    /// The shape's active incidents, by name.
+    shape_incidents: &'a [String],
+    /// The shape's running bursts.
+    shape_bursts: u32,
 }
 
 impl<'a> StatusView<'a> {
@@ -57,6 +61,8 @@ impl<'a> StatusView<'a> {
             workers: 1,
             shape: status.shape,
             arrivals: status.arrivals,
+            shape_incidents: &status.shape_incidents,
+            shape_bursts: status.shape_bursts,
         }
     }
 }

@@ -56,6 +56,10 @@ export class ShapeView {
   /** Every live update: the state from the stream; details when it changed or are stale. */
   onStats(stats) {
     const state = stats.shape || null;
+    const live = [];
+    for (const name of stats.shape_incidents || []) live.push(`incident: ${name}`);
+    if (stats.shape_bursts > 0) live.push(stats.shape_bursts > 1 ? `${stats.shape_bursts} bursts` : 'burst');
+    setText(byId('shape-live'), live.join(' · '));
     byId('tabbtn-shape').hidden = !state;
     const changed = state !== this.state;
     this.state = state;

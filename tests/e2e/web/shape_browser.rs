@@ -100,6 +100,13 @@ incidents:
         "return [...document.querySelectorAll('#shape-events tbody td')].some(t => t.textContent === 'quote storm');",
     )
     .await;
+    // The top bar says when an incident is on (from the live stream).
+    wait_js(
+        c,
+        "the incident in the top bar",
+        "return document.getElementById('shape-live').textContent.includes('incident: quote storm');",
+    )
+    .await;
     screenshot(c, "shape-1-tab").await;
 
     // The Edit dialog warns that editing pauses the shape.
