@@ -55,6 +55,10 @@ pub struct ValidateArgs {
     /// List the built-in scenarios.
     #[arg(long)]
     pub list: bool,
+
+    /// Also check a load shape file against the scenario (as `run --shape` would use it).
+    #[arg(long, env = "CICADA_SHAPE", value_name = "FILE")]
+    pub shape: Option<PathBuf>,
 }
 
 /// Flags of `cicada run`.
@@ -86,9 +90,18 @@ pub struct RunArgs {
     pub headless: bool,
 
     /// With the web UI: start -u users at -r per second (and -t) at once instead of waiting for
-    /// Start (implied by --headless).
+    /// Start (implied by --headless). With a load shape, the shape starts instead.
     #[arg(long, env = "CICADA_AUTOSTART")]
     pub autostart: bool,
+
+    /// A load shape file (see docs/shapes.md); overrides the scenario's `shape:` section.
+    /// With --autostart or --headless the shape sets the users instead of -u/-r.
+    #[arg(long, env = "CICADA_SHAPE", value_name = "FILE")]
+    pub shape: Option<PathBuf>,
+
+    /// Run the load shape F times faster than real time (1440: a day in a minute).
+    #[arg(long, env = "CICADA_TIME_SCALE", default_value = "1", value_name = "F")]
+    pub time_scale: String,
 
     /// Only run tasks with one of these tags (comma-separated or repeated).
     #[arg(

@@ -94,6 +94,10 @@ pub struct RunConfig {
     pub html: Option<PathBuf>,
     /// OTLP span export (`--otel`); `None`: off.
     pub otel: Option<OtelConfig>,
+    /// `--shape FILE`: a load shape file (else the scenario's `shape:` section, if any).
+    pub shape_file: Option<PathBuf>,
+    /// `--time-scale`: virtual seconds of the load shape per real second.
+    pub time_scale: f64,
 }
 
 /// Parses a duration: `30s`, `5m`, `1h30m`, `250ms`, or a bare number of seconds (as Locust's
@@ -288,8 +292,18 @@ impl RunConfig {
             });
         }
         let otel = resolve_otel(args.otel, args.otel_endpoint.as_deref(), "cicada", env)?;
+        let time_scale =
+            cicada_scenario::ShapeClock::parse_scale(&args.time_scale).map_err(|e| {
+                ConfigError::Invalid {
+                    flag: "--time-scale (CICADA_TIME_SCALE)",
+                    value: args.time_scale.clone(),
+                    reason: e.to_string(),
+                }
+            })?;
         Ok(RunConfig {
             source: resolve_source(&args.source)?,
+            shape_file: args.shape.clone(),
+            time_scale,
             host,
             users,
             spawn_rate,
@@ -401,6 +415,18 @@ mod tests {
         assert_eq!(c.spawn_rate, 5.0);
         assert_eq!(c.run_time, Some(Duration::from_secs(90)));
         assert_eq!(c.print_interval, Some(Duration::from_secs(2)));
+        assert_eq!((c.time_scale, c.shape_file), (1.0, None));
+        let a = args(&[
+            "-f",
+            "s.yaml",
+            "--shape",
+            "day.yaml",
+            "--time-scale",
+            "1440",
+        ]);
+        let c = RunConfig::resolve(&a, &env_of(&[])).unwrap();
+        assert_eq!(c.time_scale, 1440.0);
+        assert_eq!(c.shape_file, Some(PathBuf::from("day.yaml")));
     }
 
     #[test]
@@ -437,6 +463,9 @@ mod tests {
             (&["-f", "s", "-r", "0"], "--spawn-rate"),
             (&["-f", "s", "--fail-ratio", "2"], "--fail-ratio"),
             (&["-f", "s", "--log-format", "xml"], "--log-format"),
+            (&["-f", "s", "--time-scale", "0"], "--time-scale"),
+            (&["-f", "s", "--time-scale", "fast"], "--time-scale"),
+            (&["-f", "s", "--time-scale", "1e9"], "--time-scale"),
             (&["-f", "s", "--print-interval", "1ms"], "--print-interval"),
             (
                 &["-f", "s", "--trace-context", "sometimes"],

@@ -37,7 +37,11 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> anyhow::Result<Outcome> {
     let host = controller.status().host;
-    tracing::info!(host = %host, users = cfg.users, spawn_rate = cfg.spawn_rate, run_time = ?cfg.run_time, "starting");
+    if controller.has_shape() {
+        tracing::info!(host = %host, run_time = ?cfg.run_time, "starting with the load shape");
+    } else {
+        tracing::info!(host = %host, users = cfg.users, spawn_rate = cfg.spawn_rate, run_time = ?cfg.run_time, "starting");
+    }
     // Subscribe before starting, so a very short run time cannot end unnoticed.
     let run_ended = controller.run_time_elapsed();
     tokio::pin!(run_ended);

@@ -48,7 +48,17 @@ pub(crate) fn prepare(args: &RunArgs, registry: &Registry) -> Result<Prepared, E
     };
     let logs =
         cicada_telemetry::init_logging(cfg.log_format, &cfg.log_level).map_err(usage_error)?;
-    let loaded = source::load(&cfg.source, registry, &cfg.tags).map_err(usage_error)?;
+    let mut loaded = source::load(&cfg.source, registry, &cfg.tags).map_err(usage_error)?;
+    source::load_shape(&mut loaded, cfg.shape_file.as_deref()).map_err(usage_error)?;
+    match &loaded.shape {
+        Some(shape) => {
+            tracing::info!(shape = %shape.describe(), time_scale = cfg.time_scale, "load shape")
+        }
+        None if cfg.time_scale != 1.0 => {
+            tracing::warn!("--time-scale has no effect without a load shape (--shape or `shape:`)");
+        }
+        None => {}
+    }
     Ok(Prepared {
         cfg,
         web,
@@ -124,7 +134,35 @@ pub(crate) async fn steer(
     gate: StartGate,
     shutdown: CancellationToken,
 ) -> anyhow::Result<Outcome> {
-    let Prepared { cfg, web, logs, .. } = prepared;
+    let Prepared {
+        cfg,
+        web,
+        logs,
+        loaded,
+    } = prepared;
+    if let Some(shape) = loaded.shape {
+        if matches!(gate, StartGate::Cluster { .. })
+            && (shape.is_open() || !shape.incidents.is_empty())
+        {
+            // TODO(cluster): the cluster protocol has no message for arrivals and task mixes
+            // yet; closed shapes (users over time, bursts) work through set_users.
+            let what = if shape.is_open() {
+                "the open model"
+            } else {
+                "incident task weights and extra tasks"
+            };
+            tracing::warn!(
+                "{what} of the load shape do not reach workers yet; only user counts do"
+            );
+        }
+        controller.attach_shape(
+            shape,
+            cicada_control::ShapeOptions {
+                time_scale: cfg.time_scale,
+                start_virtual: None,
+            },
+        )?;
+    }
     match &web {
         None => headless::run(&cfg, controller, gate, shutdown).await,
         Some(web) => web_run::run(&cfg, web, controller, gate, shutdown, logs).await,

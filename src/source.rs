@@ -53,6 +53,11 @@ pub struct Loaded {
     /// A YAML scenario's text and data files, as a master ships them to workers (`None`: a
     /// built-in scenario).
     pub yaml: Option<YamlText>,
+    /// The load shape: the scenario's `shape:` section, or `--shape FILE` (see
+    /// [`load_shape`]).
+    pub shape: Option<cicada_scenario::Shape>,
+    /// The parsed YAML scenario (to check a separate shape file's names against).
+    pub scenario: Option<Arc<cicada_scenario::Scenario>>,
 }
 
 /// A YAML scenario as read.
@@ -93,6 +98,8 @@ pub fn load(source: &Source, registry: &Registry, tags: &TagFilter) -> Result<Lo
                 host: scenario.host.clone(),
                 summary: scenario.summary(),
                 yaml: Some(yaml),
+                shape: scenario.shape.clone(),
+                scenario: Some(scenario),
             })
         }
         Source::Builtin(name) => {
@@ -113,9 +120,75 @@ pub fn load(source: &Source, registry: &Registry, tags: &TagFilter) -> Result<Lo
                 host: builtin.host.clone(),
                 summary,
                 yaml: None,
+                shape: None,
+                scenario: None,
             })
         }
     }
+}
+
+/// A bad `--shape FILE`.
+#[derive(Debug, thiserror::Error)]
+#[error("--shape (CICADA_SHAPE): {0}")]
+pub struct ShapeFileError(String);
+
+/// Loads `--shape FILE` (if given) into `loaded.shape`, replacing the scenario's `shape:`
+/// section, and checks its task and user type names against the scenario (for a built-in
+/// scenario, against its plan).
+pub fn load_shape(
+    loaded: &mut Loaded,
+    file: Option<&std::path::Path>,
+) -> Result<(), ShapeFileError> {
+    let Some(path) = file else {
+        return Ok(());
+    };
+    let shape =
+        cicada_scenario::load_shape_file(path).map_err(|e| ShapeFileError(e.to_string()))?;
+    let origin = path.display().to_string();
+    match &loaded.scenario {
+        Some(scenario) => shape
+            .check_names(scenario, &origin)
+            .map_err(|e| ShapeFileError(e.to_string()))?,
+        None => check_names_in_plan(&shape, &loaded.plan, &origin)?,
+    }
+    if loaded.shape.is_some() {
+        tracing::info!(file = %origin, "--shape replaces the scenario's `shape:` section");
+    }
+    loaded.shape = Some(shape);
+    Ok(())
+}
+
+/// The names a shape's incidents use must exist in a built-in scenario's plan.
+fn check_names_in_plan(
+    shape: &cicada_scenario::Shape,
+    plan: &Plan,
+    origin: &str,
+) -> Result<(), ShapeFileError> {
+    let has_task = |name: &str| {
+        plan.entries()
+            .iter()
+            .any(|e| e.tasks.iter().any(|t| t.name == name))
+    };
+    for incident in &shape.incidents {
+        if let Some(w) = incident.weights.iter().find(|w| !has_task(&w.task)) {
+            return Err(ShapeFileError(format!(
+                "{origin}: incident `{}`: no task is named `{}`",
+                incident.name, w.task
+            )));
+        }
+        if let Some(t) = incident
+            .extra_task
+            .as_ref()
+            .and_then(|x| x.user_type.as_ref())
+            && !plan.entries().iter().any(|e| e.name == *t)
+        {
+            return Err(ShapeFileError(format!(
+                "{origin}: incident `{}`: no user type is named `{t}`",
+                incident.name
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// A summary of a plan (for Rust-tier scenarios, which have no file to summarise): user types

@@ -1,5 +1,8 @@
 //! When `--autostart` (or a headless run) starts the swarm.
 //!
+//! With a load shape the shape starts instead of `-u`/`-r` users (it runs until stopped, or
+//! for `-t`).
+//!
 //! Standalone: at once. A master first gives reconnecting workers the adopt window to say what
 //! they run (and waits for `--expect-workers`); if they already run users, the master adopts
 //! them and does not start anything on top: a restarted master never doubles the load.
@@ -41,13 +44,24 @@ impl StartGate {
                     tokio::time::sleep(Duration::from_millis(200)).await;
                 }
             }
-            if let Some(users) = controller.wanted_users() {
+            if let Some(users) = controller.wanted_users()
+                && !controller.has_shape()
+            {
                 tracing::info!(
                     users,
                     "workers already run users; adopted them, not autostarting"
                 );
                 return;
             }
+        }
+        // A shape sets the total number of users (it never adds to what runs), so it also
+        // takes over users a restarted master adopted: a 24/7 shape survives a restart.
+        if controller.has_shape() {
+            tracing::info!(run_time = ?cfg.run_time, "starting the load shape (it sets the users; -u/-r are not used)");
+            if let Err(e) = controller.start_shape(cfg.run_time) {
+                tracing::error!("cannot start the load shape: {e}");
+            }
+            return;
         }
         tracing::info!(users = cfg.users, spawn_rate = cfg.spawn_rate, run_time = ?cfg.run_time, "starting");
         if let Err(e) = controller.swarm(SwarmRequest {

@@ -28,10 +28,17 @@ pub fn run(args: &ValidateArgs, registry: &Registry) -> ExitCode {
         }
     };
     match source::load(&source, registry, &TagFilter::default()) {
-        Ok(loaded) => {
+        Ok(mut loaded) => {
             print!("{}", loaded.summary);
             if !loaded.summary.ends_with('\n') {
                 println!();
+            }
+            if let Err(e) = source::load_shape(&mut loaded, args.shape.as_deref()) {
+                eprintln!("error: {e}");
+                return ExitCode::from(exit::USAGE);
+            }
+            if let (Some(file), Some(shape)) = (&args.shape, &loaded.shape) {
+                println!("shape ({}): {}", file.display(), shape.describe());
             }
             println!("ok");
             ExitCode::from(exit::OK)

@@ -163,6 +163,8 @@ pub async fn run(
                 _ = gate.autostart(&controller, &cfg) => {}
             }
         });
+    } else if controller.has_shape() {
+        tracing::info!("the load shape waits: resume it in the web UI (or use --autostart)");
     } else {
         tracing::info!("waiting for Start in the web UI (or use --autostart)");
     }

@@ -1,9 +1,9 @@
 //! The controller (see the crate docs).
 
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, SystemTime};
 
-use cicada_engine::{EngineConfig, EngineState, Plan};
+use cicada_engine::{ArrivalCounts, EngineConfig, EngineState, Plan};
 use cicada_stats::{Stats, StatsConfig};
 use tokio::sync::watch;
 use tokio::time::{Instant, MissedTickBehavior};
@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use crate::fleet::{Fleet, LocalFleet, WorkerInfo};
+use crate::shape_driver::{self, ShapeRun};
 
 /// What a run is doing, as the UI shows it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -56,6 +57,15 @@ pub enum ControlError {
     /// The engine could not be started (e.g. a bad CA file).
     #[error("cannot start the engine: {0}")]
     Engine(String),
+    /// The fleet cannot do this (e.g. a master's workers and the open model, for now).
+    #[error("{0} cannot run on this fleet yet")]
+    Unsupported(&'static str),
+    /// A shape action without a shape.
+    #[error("no load shape is configured (use a `shape:` section or --shape FILE)")]
+    NoShape,
+    /// A shape that cannot run (e.g. a bad time scale), or a second shape.
+    #[error("{0}")]
+    Shape(String),
 }
 
 /// A snapshot of the run for displays and the API.
@@ -77,6 +87,15 @@ pub struct Status {
     pub stops_at: Option<u64>,
     /// Processes running users (standalone: 1; a master: its known workers).
     pub workers: usize,
+    /// Open model (arrivals per second): arrivals admitted, dropped and running; `None`
+    /// when the run has no open shape.
+    pub arrivals: Option<ArrivalCounts>,
+    /// Whether a load shape steers the run (`None`: no shape).
+    pub shape: Option<shape_driver::ShapeState>,
+    /// The shape's incidents active now (empty without a running shape).
+    pub shape_incidents: Vec<String>,
+    /// The shape's bursts running now (0 without a running shape).
+    pub shape_bursts: u32,
 }
 
 struct Desired {
@@ -86,6 +105,8 @@ struct Desired {
     deadline: Option<(Instant, SystemTime)>,
     stopped: bool,
     started: bool,
+    /// An open shape steers arrivals (users come and go by themselves).
+    open: bool,
 }
 
 struct Inner {
@@ -97,6 +118,8 @@ struct Inner {
     ticks: watch::Sender<u64>,
     /// Bumped each time a run ends because its run time passed.
     run_ends: watch::Sender<u64>,
+    /// The load shape, once attached (see [`Controller::attach_shape`]).
+    shape: OnceLock<Arc<ShapeRun>>,
 }
 
 /// The control surface of one standalone run (cheap to clone).
@@ -146,10 +169,12 @@ impl Controller {
                 deadline: None,
                 stopped: false,
                 started: false,
+                open: false,
             }),
             shutdown,
             ticks: watch::channel(0).0,
             run_ends: watch::channel(0).0,
+            shape: OnceLock::new(),
         });
         tokio::spawn(aggregate_loop(inner.clone()));
         Controller { inner }
@@ -163,6 +188,9 @@ impl Controller {
     /// Starts a run, or changes the running one (users, rate, host, run time). A host change
     /// replaces the engine: current users end after their request and new ones start against
     /// the new host at the spawn rate.
+    ///
+    /// While a load shape runs, this pauses it first (visibly, until
+    /// [`Controller::resume_shape`]): users set by hand and the shape never fight.
     pub fn swarm(&self, request: SwarmRequest) -> Result<(), ControlError> {
         let max = cicada_engine::runner::MAX_USERS;
         if request.users > max {
@@ -177,6 +205,7 @@ impl Controller {
         if let Some(host) = &request.host {
             self.inner.fleet.set_host(host)?;
         }
+        self.pause_shape_for("users changed by hand");
         self.inner
             .fleet
             .set_users(request.users, request.spawn_rate);
@@ -185,6 +214,7 @@ impl Controller {
         desired.spawn_rate = request.spawn_rate;
         desired.stopped = false;
         desired.started = true;
+        desired.open = false;
         desired.deadline = request
             .run_time
             .map(|t| (Instant::now() + t, SystemTime::now() + t));
@@ -197,8 +227,14 @@ impl Controller {
         Ok(())
     }
 
-    /// Stops every user after its current request. [`Controller::swarm`] starts again.
+    /// Stops every user after its current request. [`Controller::swarm`] starts again. A
+    /// running load shape is paused (resume it with [`Controller::resume_shape`]).
     pub fn stop(&self) {
+        self.stop_because("stopped by hand");
+    }
+
+    fn stop_because(&self, reason: &str) {
+        self.pause_shape_for(reason);
         self.inner.fleet.stop();
         let mut desired = lock(&self.inner.desired);
         desired.stopped = true;
@@ -216,6 +252,20 @@ impl Controller {
 
     /// The run's current status.
     pub fn status(&self) -> Status {
+        // Before the desired state: the driver locks its state, then the desired state.
+        let (shape, shape_incidents, shape_bursts) = match self.inner.shape.get() {
+            Some(run) => {
+                let st = lock(&run.state);
+                let names = st
+                    .mixed
+                    .iter()
+                    .filter_map(|i| run.shape.incidents.get(*i))
+                    .map(|i| i.name.clone())
+                    .collect();
+                (Some(st.state), names, st.bursts)
+            }
+            None => (None, Vec::new(), 0),
+        };
         let engine = self.inner.fleet.status();
         let host = self.inner.fleet.host().to_string();
         let desired = lock(&self.inner.desired);
@@ -230,10 +280,26 @@ impl Controller {
                 EngineState::Stopped | EngineState::Finished => RunState::Stopped,
             }
         };
+        let arrivals = if desired.open {
+            self.inner.fleet.arrival_counts()
+        } else {
+            None
+        };
+        let active = arrivals.map_or(0, |a| u64::from(a.active));
+        let (state, target) = if desired.open && !desired.stopped {
+            // Arrived users come and go by themselves: there is no count to spawn towards.
+            (RunState::Running, engine.target + active)
+        } else {
+            (state, engine.target)
+        };
         Status {
             state,
-            users: engine.users,
-            target_users: engine.target,
+            users: engine.users + active,
+            target_users: target,
+            arrivals,
+            shape,
+            shape_incidents,
+            shape_bursts,
             user_types: engine.users_by_type,
             host,
             spawn_rate: desired.spawn_rate,
@@ -252,7 +318,7 @@ impl Controller {
     /// returns, so a display built right after a control action can show it.
     pub fn wanted_users(&self) -> Option<u64> {
         let desired = lock(&self.inner.desired);
-        if desired.stopped {
+        if desired.stopped || desired.open {
             return None;
         }
         if desired.started {
@@ -296,6 +362,9 @@ impl Controller {
     }
 }
 
+#[path = "controller_shape.rs"]
+mod shape;
+
 /// Now, as Unix seconds.
 pub(crate) fn unix_now() -> u64 {
     SystemTime::now()
@@ -324,7 +393,7 @@ async fn aggregate_loop(inner: Arc<Inner>) {
             Controller {
                 inner: inner.clone(),
             }
-            .stop();
+            .stop_because("run time reached");
             inner.run_ends.send_modify(|n| *n += 1);
         }
         inner.ticks.send_modify(|n| *n += 1);
@@ -333,7 +402,12 @@ async fn aggregate_loop(inner: Arc<Inner>) {
 
 fn aggregate(inner: &Inner) {
     let interval = inner.fleet.take();
-    let users = inner.fleet.status().users;
+    // Arrived users (open model) count as users in the history too.
+    let arrived = inner
+        .fleet
+        .arrival_counts()
+        .map_or(0, |a| u64::from(a.active));
+    let users = inner.fleet.status().users + arrived;
     let mut stats = lock(&inner.stats);
     stats.apply(interval, SystemTime::now(), users);
     if let Some(warning) = stats.take_overflow_warning() {

@@ -10,7 +10,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use cicada_engine::{Engine, EngineConfig, EngineHandle, EngineState, EngineStatus, Plan};
+use cicada_engine::{
+    ArrivalCounts, Arrivals, Engine, EngineConfig, EngineHandle, EngineState, EngineStatus, Plan,
+    TaskMix,
+};
 use cicada_stats::{Interval, Recorder};
 use tokio_util::sync::CancellationToken;
 use url::Url;
@@ -61,6 +64,35 @@ pub trait Fleet: Send + Sync + 'static {
     /// Stops users for good, waiting up to `grace` for their in-flight requests. False when
     /// some were still busy at the deadline.
     async fn shutdown(&self, grace: Duration) -> bool;
+
+    /// Starts (`Some`) or ends (`None`) the open model: arrivals per second, capped. A fleet
+    /// that cannot run it refuses (the default).
+    fn set_arrivals(&self, arrivals: Option<Arrivals>) -> Result<(), ControlError> {
+        match arrivals {
+            None => Ok(()),
+            Some(_) => Err(ControlError::Unsupported(
+                "the open model (arrivals per second)",
+            )),
+        }
+    }
+
+    /// Open-model counters (`None` when this fleet does not run the open model).
+    fn arrival_counts(&self) -> Option<ArrivalCounts> {
+        None
+    }
+
+    /// Changes the task mix of every user (incident weight factors and extra tasks); `None`
+    /// restores the plan's. A fleet that cannot refuses (the default).
+    // TODO(cluster): a master needs a protocol message to forward mixes and arrivals to its
+    // workers; until then ClusterFleet keeps these defaults.
+    fn set_task_mix(&self, mix: Option<&TaskMix>) -> Result<(), ControlError> {
+        match mix {
+            None => Ok(()),
+            Some(_) => Err(ControlError::Unsupported(
+                "incident task weights and extra tasks",
+            )),
+        }
+    }
 }
 
 /// How a worker's state is written in [`WorkerInfo::state`].
@@ -79,6 +111,11 @@ struct Current {
     host: Url,
     /// Cancels this engine (and only it).
     stop: CancellationToken,
+    /// The last task mix and open-model settings, given to a replacement engine too.
+    mix: Option<TaskMix>,
+    arrivals: Option<Arrivals>,
+    /// Open-model counters of engines replaced by a host change (so totals never go back).
+    retired_counts: ArrivalCounts,
 }
 
 /// The standalone fleet: one engine in this process.
@@ -131,7 +168,14 @@ fn start_engine(
     };
     let engine = Engine::start(plan.clone(), config, recorder.clone(), stop.clone())
         .map_err(|e| ControlError::Engine(e.to_string()))?;
-    Ok(Current { engine, host, stop })
+    Ok(Current {
+        engine,
+        host,
+        stop,
+        mix: None,
+        arrivals: None,
+        retired_counts: ArrivalCounts::default(),
+    })
 }
 
 #[async_trait]
@@ -158,6 +202,17 @@ impl Fleet for LocalFleet {
         )?;
         tracing::info!(from = %current.host, to = %host, "changing the target host");
         current.stop.cancel();
+        let old = current.engine.arrival_counts();
+        let mut replacement = replacement;
+        replacement.engine.set_task_mix(current.mix.as_ref());
+        replacement.engine.set_arrivals(current.arrivals);
+        replacement.mix = current.mix.take();
+        replacement.arrivals = current.arrivals;
+        replacement.retired_counts = ArrivalCounts {
+            active: 0,
+            arrived: current.retired_counts.arrived.saturating_add(old.arrived),
+            dropped: current.retired_counts.dropped.saturating_add(old.dropped),
+        };
         *current = replacement;
         Ok(())
     }
@@ -191,6 +246,30 @@ impl Fleet for LocalFleet {
         1
     }
 
+    fn set_arrivals(&self, arrivals: Option<Arrivals>) -> Result<(), ControlError> {
+        let mut current = lock(&self.current);
+        current.engine.set_arrivals(arrivals);
+        current.arrivals = arrivals;
+        Ok(())
+    }
+
+    fn arrival_counts(&self) -> Option<ArrivalCounts> {
+        let current = lock(&self.current);
+        let now = current.engine.arrival_counts();
+        Some(ArrivalCounts {
+            active: now.active,
+            arrived: now.arrived.saturating_add(current.retired_counts.arrived),
+            dropped: now.dropped.saturating_add(current.retired_counts.dropped),
+        })
+    }
+
+    fn set_task_mix(&self, mix: Option<&TaskMix>) -> Result<(), ControlError> {
+        let mut current = lock(&self.current);
+        current.engine.set_task_mix(mix);
+        current.mix = mix.cloned();
+        Ok(())
+    }
+
     async fn shutdown(&self, grace: Duration) -> bool {
         let (engine, stop) = {
             let current = lock(&self.current);
@@ -199,5 +278,78 @@ impl Fleet for LocalFleet {
         stop.cancel();
         self.shutdown.cancel();
         tokio::time::timeout(grace, engine.finished()).await.is_ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cicada_engine::{ExtraRequest, TagFilter};
+    use cicada_testkit::RecordingServer;
+
+    fn plan() -> Arc<Plan> {
+        let text = "users:\n  - name: A\n    wait: { constant: 20ms }\n    tasks:\n      - { name: get, request: { path: /x } }\n";
+        let scenario = cicada_scenario::parse_str(text, "t.yaml", std::path::Path::new("."))
+            .expect("scenario parses");
+        let types = cicada_engine::yaml::user_types(&Arc::new(scenario));
+        Arc::new(Plan::new(types, &TagFilter::default()).expect("plan"))
+    }
+
+    async fn until(what: &str, f: impl Fn() -> bool) {
+        for _ in 0..400 {
+            if f() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("timed out waiting for {what}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn arrivals_and_task_mixes_follow_a_host_change() {
+        let a = RecordingServer::start().await.expect("server a");
+        let b = RecordingServer::start().await.expect("server b");
+        let fleet = LocalFleet::start(
+            plan(),
+            EngineConfig {
+                host: Url::parse(&a.url()).expect("url"),
+                client: cicada_engine::client::ClientConfig::default(),
+                seed: 1,
+                trace: cicada_engine::TraceConfig::default(),
+                spans: None,
+            },
+            CancellationToken::new(),
+        )
+        .expect("fleet starts");
+        fleet
+            .set_arrivals(Some(Arrivals {
+                rate: 20.0,
+                iterations: 1,
+                max_users: 5,
+            }))
+            .expect("open model");
+        until("arrivals at a", || a.count() >= 3).await;
+        let mix = TaskMix {
+            factors: vec![("get".into(), 0.001)],
+            extras: vec![ExtraRequest {
+                name: "extra".into(),
+                method: http::Method::GET,
+                path: "/extra".into(),
+                weight: 10,
+                user_type: None,
+            }],
+        };
+        fleet.set_task_mix(Some(&mix)).expect("mix");
+        let before = fleet.arrival_counts().expect("counts").arrived;
+        fleet
+            .set_host(&Url::parse(&b.url()).expect("url"))
+            .expect("host change");
+        until("the extra task at b", || {
+            b.records().iter().any(|r| r.path == "/extra")
+        })
+        .await;
+        let after = fleet.arrival_counts().expect("counts");
+        assert!(after.arrived > before, "totals keep counting: {after:?}");
+        assert!(fleet.shutdown(Duration::from_secs(5)).await);
     }
 }

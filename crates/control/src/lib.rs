@@ -14,10 +14,17 @@
 //!   render a snapshot); never across an `.await`.
 //! - Users run in a [`Fleet`]: this process's engine ([`LocalFleet`]) or, on a master, the
 //!   workers of a cluster. The controller only sees user counts and statistics intervals.
+//! - A load shape ([`shape_driver`]) steers through the controller too, from its own task;
+//!   a hand-made swarm or stop pauses it (the rule lives in [`Controller::swarm`] and
+//!   [`Controller::stop`], so no caller can bypass it).
 
 mod controller;
 pub mod fleet;
 pub mod process;
+pub mod shape_driver;
+pub mod shape_view;
 
 pub use controller::{ControlError, Controller, RunState, Status, SwarmRequest};
 pub use fleet::{Fleet, LocalFleet, WorkerInfo};
+pub use shape_driver::{ShapeEvent, ShapeOptions, ShapeState};
+pub use shape_view::{ChangeView, PointView, ShapeStatus};

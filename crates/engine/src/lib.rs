@@ -20,6 +20,9 @@
 //! - [`plan`]: the user types with their task tables, after tag filtering.
 //! - [`distribution`]: which user type the n-th user gets.
 //! - [`runner`]: the spawner loop and the handle that drives it.
+//! - [`arrivals`]: the open model (arrivals per second, capped, drops counted).
+//! - [`mix`]: task mixes changed at run time (incident weight factors and extra tasks).
+//! - `life`: one user's loop (on_start, picked tasks, think times, on_stop).
 //! - [`yaml`]: the YAML scenario tier as an implementation of the user traits.
 //! - [`backoff`]: capped, jittered exponential backoff after connection errors.
 //! - [`trace`]: W3C `traceparent` and `baggage` headers on every request.
@@ -27,10 +30,13 @@
 //!   request, task span per task run) pushed into a bounded queue.
 //! - [`timer_grid`]: timer slack, so users due at about the same time wake together.
 
+pub mod arrivals;
 pub mod backoff;
 pub mod client;
 pub mod context;
 pub mod distribution;
+mod life;
+pub mod mix;
 pub mod plan;
 pub mod runner;
 pub mod spans;
@@ -39,8 +45,10 @@ pub mod trace;
 pub mod user;
 pub mod yaml;
 
+pub use arrivals::{ArrivalCounts, Arrivals};
 pub use cicada_scenario::Wait;
 pub use context::{Context, RequestBuilder, Response};
+pub use mix::{ExtraRequest, TaskMix};
 pub use plan::{Plan, PlanError, TagFilter};
 pub use runner::{Engine, EngineConfig, EngineHandle, EngineState, EngineStatus};
 pub use spans::TaskOutcome;

@@ -14,6 +14,12 @@
 //!
 //! Users that end on their own (a panic in a Rust user type) are replaced once a second, so a
 //! buggy user cannot make the spawner spin.
+//!
+//! Next to the closed model, the spawner also runs the open model ([`crate::arrivals`]):
+//! arrived users are started every `ARRIVAL_TICK` while a rate is set, outside the slot list,
+//! so the closed-model counting above is unchanged. The task mix ([`crate::mix`]) is shared
+//! with every user through an `Arc`; [`EngineHandle::set_task_mix`] swaps it without a
+//! message to the spawner. A user's life itself is in `life.rs`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,14 +32,15 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use url::Url;
 
-use crate::backoff::Backoff;
+use crate::arrivals::{ARRIVAL_TICK, ArrivalCounts, ArrivalState, Arrivals, SharedGate};
 use crate::client::{Client, ClientBuildError, ClientConfig};
 use crate::context::Context;
+use crate::life::{Life, run_user};
+use crate::mix::{MixCell, TaskMix};
 use crate::plan::Plan;
-use crate::spans::{SpanExport, TaskOutcome};
+use crate::spans::SpanExport;
 use crate::timer_grid::TimerGrid;
 use crate::trace::{TraceConfig, Tracer};
-use crate::user::TaskError;
 
 /// Largest number of users one engine accepts (a typo guard, far above what a process carries).
 pub const MAX_USERS: u64 = 1_000_000;
@@ -85,6 +92,7 @@ pub struct EngineStatus {
 enum Command {
     SetUsers { users: u64, rate: f64 },
     SetUsersByType { counts: Vec<u64>, rate: f64 },
+    SetArrivals(Option<Arrivals>),
     Stop,
 }
 
@@ -113,6 +121,10 @@ impl Engine {
         let (status_tx, status_rx) = watch::channel(initial);
         let finished = CancellationToken::new();
         let types = plan.entries().len();
+        let mix = Arc::new(MixCell::default());
+        let arrivals = ArrivalState::new(plan.distribution().first(100), &shutdown);
+        let gate = arrivals.gate.clone();
+        let handle_plan = plan.clone();
         let spawner = Spawner {
             plan,
             client,
@@ -133,6 +145,8 @@ impl Engine {
             grid: TimerGrid::default(),
             trace: config.trace,
             spans: config.spans.map(|q| SpanExport::new(q, &config.host)),
+            mix: mix.clone(),
+            arrivals,
         };
         let done = finished.clone();
         tokio::spawn(async move {
@@ -143,6 +157,9 @@ impl Engine {
             commands: tx,
             status: status_rx,
             finished,
+            plan: handle_plan,
+            mix,
+            gate,
         })
     }
 }
@@ -153,6 +170,11 @@ pub struct EngineHandle {
     commands: mpsc::UnboundedSender<Command>,
     status: watch::Receiver<EngineStatus>,
     finished: CancellationToken,
+    plan: Arc<Plan>,
+    /// The task mix users read (see [`crate::mix`]).
+    mix: Arc<MixCell>,
+    /// Open-model admission, shared with the spawner and arrived users.
+    gate: SharedGate,
 }
 
 impl EngineHandle {
@@ -176,7 +198,26 @@ impl EngineHandle {
         });
     }
 
-    /// Stops every user after its current request. `set_users` starts again.
+    /// Starts the open model (`Some`): users arrive at `rate` per second, each runs
+    /// `iterations` tasks and leaves, at most `max_users` at once (more arrivals are dropped
+    /// and counted). `None` stops new arrivals; arrived users finish their tasks. Independent
+    /// of [`EngineHandle::set_users`] (the closed model).
+    pub fn set_arrivals(&self, arrivals: Option<Arrivals>) {
+        let _ = self.commands.send(Command::SetArrivals(arrivals));
+    }
+
+    /// Open-model counters (all zero when it never ran).
+    pub fn arrival_counts(&self) -> ArrivalCounts {
+        self.gate.counts()
+    }
+
+    /// Changes the task mix of every user, at its next task pick (`None`: the plan's own).
+    pub fn set_task_mix(&self, mix: Option<&TaskMix>) {
+        self.mix.set(&self.plan, mix);
+    }
+
+    /// Stops every user after its current request (arrived users too, and new arrivals).
+    /// `set_users` starts again.
     pub fn stop(&self) {
         let _ = self.commands.send(Command::Stop);
     }
@@ -241,15 +282,19 @@ struct Spawner {
     grid: TimerGrid,
     trace: TraceConfig,
     spans: Option<SpanExport>,
+    mix: Arc<MixCell>,
+    arrivals: ArrivalState,
 }
 
 impl Spawner {
     async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
         let mut last = Instant::now();
+        let mut last_arrival = Instant::now();
         let mut health = tokio::time::interval(Duration::from_secs(1));
         health.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let adjusting = self.running != self.wanted;
+            let arriving = self.arrivals.active();
             let tick = self.tick();
             tokio::select! {
                 biased;
@@ -263,6 +308,12 @@ impl Spawner {
                         self.set_target_by_type(&counts, rate);
                         last = self.start_adjusting();
                     }
+                    Some(Command::SetArrivals(settings)) => {
+                        if !self.arrivals.active() {
+                            last_arrival = Instant::now();
+                        }
+                        self.arrivals.set(settings);
+                    }
                     Some(Command::Stop) => self.stop_all(),
                     // Every handle is gone: nobody can drive us any more; run until shutdown.
                     None => {
@@ -274,6 +325,11 @@ impl Spawner {
                     let now = Instant::now();
                     self.adjust(now.duration_since(last).as_secs_f64());
                     last = now;
+                }
+                _ = tokio::time::sleep(ARRIVAL_TICK), if arriving => {
+                    let now = Instant::now();
+                    self.start_arrivals(now.duration_since(last_arrival));
+                    last_arrival = now;
                 }
                 _ = health.tick() => self.replace_ended(),
             }
@@ -446,9 +502,14 @@ impl Spawner {
             Tracer::new(self.trace, self.spans.clone(), id),
         );
         let task = self.tracker.spawn(run_user(
-            self.plan.clone(),
-            type_idx,
-            id,
+            Life {
+                plan: self.plan.clone(),
+                mix: self.mix.clone(),
+                type_idx,
+                id,
+                iterations: None,
+                _leave: None,
+            },
             cx,
             retire.clone(),
         ));
@@ -474,7 +535,37 @@ impl Spawner {
         }
     }
 
+    /// Starts the open-model arrivals due after `elapsed` (see [`crate::arrivals`]).
+    fn start_arrivals(&mut self, elapsed: Duration) {
+        let iterations = self.arrivals.settings.map_or(1, |s| s.iterations.max(1));
+        for (type_idx, leave) in self.arrivals.due(elapsed) {
+            let id = self.next_user_id;
+            self.next_user_id += 1;
+            let cx = Context::new(
+                id,
+                self.client.session(&self.host),
+                self.recorder.clone(),
+                self.arrivals.stop.child_token(),
+                self.seed,
+                self.grid,
+                Tracer::new(self.trace, self.spans.clone(), id),
+            );
+            let life = Life {
+                plan: self.plan.clone(),
+                mix: self.mix.clone(),
+                type_idx,
+                id,
+                iterations: Some(iterations),
+                _leave: Some(leave),
+            };
+            // Never retired: an arrival leaves after its iterations (or when stopped).
+            self.tracker
+                .spawn(run_user(life, cx, CancellationToken::new()));
+        }
+    }
+
     fn stop_all(&mut self) {
+        self.arrivals.stop(&self.shutdown);
         for slot in self.slots.drain(..) {
             slot.stop.cancel();
         }
@@ -522,91 +613,6 @@ impl Spawner {
             }
         });
     }
-}
-
-/// One user's life: `on_start` (retried with backoff), then tasks and think times until it is
-/// retired (after its current task) or stopped (after its current request).
-async fn run_user(
-    plan: Arc<Plan>,
-    type_idx: usize,
-    id: u64,
-    mut cx: Context,
-    retire: CancellationToken,
-) {
-    let entry = &plan.entries()[type_idx];
-    let mut user = entry.user_type.new_user(id);
-    let backoff = Backoff::default();
-
-    // on_start: a login that fails is retried after a growing pause, never in a tight loop.
-    let mut attempts = 0u32;
-    loop {
-        cx.begin_task(Some(entry.lifecycle_traces[0].clone()));
-        match user.on_start(&mut cx).await {
-            Ok(()) => {
-                cx.end_task(TaskOutcome::Ok);
-                break;
-            }
-            Err(TaskError::Stopped) => return cx.close(),
-            Err(TaskError::Aborted(reason)) => {
-                cx.end_task(TaskOutcome::Aborted);
-                attempts = attempts.saturating_add(1);
-                tracing::debug!(user = id, %reason, attempts, "on_start failed; retrying");
-                let pause = backoff.delay(attempts, cx.unit());
-                tokio::select! {
-                    biased;
-                    _ = retire.cancelled() => return cx.close(),
-                    slept = cx.sleep(pause) => if slept.is_err() { return cx.close() },
-                }
-            }
-        }
-    }
-
-    let mut runs = 0u64;
-    let mut idle_failures = 0u32;
-    while !retire.is_cancelled() {
-        let task = entry.picker.pick(runs, cx.unit());
-        runs = runs.wrapping_add(1);
-        let started = Instant::now();
-        cx.begin_task(entry.task_traces.get(task).cloned());
-        let sent_before = cx.requests_sent();
-        let result = user.run_task(task, &mut cx).await;
-        cx.end_task(match &result {
-            Ok(()) => TaskOutcome::Ok,
-            Err(TaskError::Aborted(_)) => TaskOutcome::Aborted,
-            Err(TaskError::Stopped) => TaskOutcome::Stopped,
-        });
-        let mut pause = match result {
-            Err(TaskError::Stopped) => return cx.close(),
-            Err(TaskError::Aborted(_)) if cx.requests_sent() == sent_before => {
-                // The task failed without sending anything (e.g. a variable it needs is
-                // missing): without a pause this would be a busy loop.
-                idle_failures = idle_failures.saturating_add(1);
-                backoff.delay(idle_failures, cx.unit())
-            }
-            _ => {
-                idle_failures = 0;
-                Duration::ZERO
-            }
-        };
-        pause = pause.max(entry.wait.delay(started.elapsed(), cx.unit()));
-        if pause.is_zero() {
-            // No think time: still let other users of this thread run.
-            tokio::task::yield_now().await;
-            if cx.is_stopping() {
-                return cx.close();
-            }
-            continue;
-        }
-        tokio::select! {
-            biased;
-            _ = retire.cancelled() => break,
-            slept = cx.sleep(pause) => if slept.is_err() { return cx.close() },
-        }
-    }
-    cx.begin_task(Some(entry.lifecycle_traces[1].clone()));
-    user.on_stop(&mut cx).await;
-    cx.end_task(TaskOutcome::Ok);
-    cx.close();
 }
 
 #[cfg(test)]

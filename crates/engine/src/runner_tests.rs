@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use super::*;
-use crate::user::{TaskInfo, User, UserType};
+use crate::user::{TaskError, TaskInfo, User, UserType};
 
 struct Idle {
     name: &'static str,
@@ -137,6 +137,122 @@ async fn starts_follow_the_spawn_rate_and_interleave_types() {
         "types interleave: {early:?}"
     );
     reach(&engine, &[3, 3]).await;
+    shutdown.cancel();
+    engine.finished().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn arrivals_run_their_iterations_leave_and_are_capped() {
+    let shutdown = CancellationToken::new();
+    let engine = engine(&shutdown);
+    // 50 arrivals a second, each 3 tasks of 20 ms: one user at a time takes about 16/s.
+    engine.set_arrivals(Some(Arrivals {
+        rate: 50.0,
+        iterations: 3,
+        max_users: 1,
+    }));
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let counts = engine.arrival_counts();
+    assert!(counts.arrived >= 2, "{counts:?}");
+    assert!(
+        counts.dropped > 0,
+        "arrivals beyond max_users are dropped: {counts:?}"
+    );
+    assert!(counts.active <= 1, "{counts:?}");
+    assert_eq!(engine.status().users, 0, "the closed model is untouched");
+    // No more arrivals: the last one leaves after its tasks.
+    engine.set_arrivals(None);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let after = engine.arrival_counts();
+    assert_eq!(after.active, 0, "{after:?}");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(engine.arrival_counts().arrived, after.arrived);
+    // A stop ends arrivals too.
+    engine.set_arrivals(Some(Arrivals {
+        rate: 50.0,
+        iterations: 1_000,
+        max_users: 3,
+    }));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(engine.arrival_counts().active > 0);
+    engine.stop();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(engine.arrival_counts().active, 0);
+    shutdown.cancel();
+    engine.finished().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_extra_task_is_requested_while_the_mix_has_it() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    // A server that counts requests to /broken.
+    let hits = Arc::new(AtomicU64::new(0));
+    let counter = hits.clone();
+    let app = axum::Router::new().route(
+        "/broken",
+        axum::routing::get(move || {
+            let counter = counter.clone();
+            async move {
+                counter.fetch_add(1, Ordering::Relaxed);
+                (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "broken")
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("binds");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let shutdown = CancellationToken::new();
+    let types: Vec<Arc<dyn UserType>> = vec![Arc::new(Idle {
+        name: "A",
+        weight: 1,
+    })];
+    let plan = Arc::new(Plan::new(types, &crate::TagFilter::default()).expect("plan"));
+    let recorder = Recorder::new();
+    let config = EngineConfig {
+        host: Url::parse(&format!("http://{addr}/")).expect("url"),
+        client: crate::client::ClientConfig::default(),
+        seed: 7,
+        trace: TraceConfig::default(),
+        spans: None,
+    };
+    let engine =
+        Engine::start(plan, config, recorder.clone(), shutdown.clone()).expect("engine starts");
+    engine.set_users(2, f64::INFINITY);
+    reach(&engine, &[2]).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(hits.load(Ordering::Relaxed), 0, "not in the plan's own mix");
+
+    engine.set_task_mix(Some(&TaskMix {
+        factors: vec![("idle".into(), 0.001)],
+        extras: vec![crate::ExtraRequest {
+            name: "Broken report".into(),
+            method: http::Method::GET,
+            path: "/broken".into(),
+            weight: 10,
+            user_type: None,
+        }],
+    }));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while hits.load(Ordering::Relaxed) < 5 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the extra task never ran"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let interval = recorder.take();
+    assert!(
+        format!("{interval:?}").contains("Broken report"),
+        "counted under its name"
+    );
+    engine.set_task_mix(None);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let settled = hits.load(Ordering::Relaxed);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(hits.load(Ordering::Relaxed), settled, "gone with the mix");
     shutdown.cancel();
     engine.finished().await;
 }

@@ -43,6 +43,7 @@ pub const ASSETS: &[Asset] = &[
     asset!("table.js", JS),
     asset!("tabs.js", JS),
     asset!("charts.js", JS),
+    asset!("shape.js", JS),
     asset!("favicon.svg", "image/svg+xml"),
     asset!("vendor/uplot/uPlot.iife.min.js", JS),
     asset!("vendor/uplot/uPlot.min.css", CSS),

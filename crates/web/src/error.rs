@@ -59,6 +59,7 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Control(ControlError::Engine(_)) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Control(ControlError::NoShape) => StatusCode::NOT_FOUND,
             ApiError::Control(_) => StatusCode::BAD_REQUEST,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         }

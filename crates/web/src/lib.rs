@@ -43,6 +43,7 @@ pub mod metrics;
 mod ratio;
 pub mod report;
 mod routes;
+pub mod shape;
 mod state;
 mod swarm;
 mod views;

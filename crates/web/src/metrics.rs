@@ -232,6 +232,22 @@ fn register_run(registry: &mut Registry, status: &Status) {
         "Users wanted (what the swarm or the shape asks for)",
         target,
     );
+    // Open model (k6's dropped_iterations): 0 while no open shape runs.
+    let counts = status.arrivals.unwrap_or_default();
+    let dropped = Counter::<u64>::default();
+    dropped.inc_by(counts.dropped);
+    registry.register(
+        "cicada_dropped_arrivals",
+        "Open-model arrivals dropped because max_users were busy",
+        dropped,
+    );
+    let arrived = Counter::<u64>::default();
+    arrived.inc_by(counts.arrived);
+    registry.register(
+        "cicada_arrivals",
+        "Open-model arrivals admitted (each runs its iterations and leaves)",
+        arrived,
+    );
 }
 
 /// Workers by state: every known state is present (0 when none), plus any other state a

@@ -10,13 +10,15 @@ use axum::routing::{get, post};
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::{access, api, assets, live, locust, metrics};
+use crate::{access, api, assets, live, locust, metrics, shape};
 
 pub(crate) fn router(state: AppState) -> Router {
     let changes = Router::new()
         .route("/api/swarm", post(api::swarm))
         .route("/api/stop", post(api::stop))
         .route("/api/stats/reset", post(api::reset))
+        .route("/api/shape/pause", post(shape::pause))
+        .route("/api/shape/resume", post(shape::resume))
         .route("/swarm", post(locust::swarm))
         .route("/stop", get(locust::stop))
         .route("/stats/reset", get(locust::reset))
@@ -38,6 +40,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/stats/history", get(api::history))
         .route("/api/events", get(live::events))
         .route("/api/workers", get(api::workers))
+        .route("/api/shape", get(shape::get_shape))
         .route("/api/ratio", get(api::ratio))
         .route("/api/logs", get(api::logs))
         .route("/api/stats.csv", get(api::stats_csv))

@@ -5,7 +5,8 @@
 //! plus the run's state. Floats are rounded to 6 decimals (times are microsecond-resolution
 //! milliseconds anyway), which keeps the once-a-second live payload small.
 
-use cicada_control::{Controller, RunState, Status};
+use cicada_control::{Controller, RunState, ShapeState, Status};
+use cicada_engine::ArrivalCounts;
 use cicada_stats::{EntrySnapshot, FailureSnapshot, Snapshot};
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
@@ -36,6 +37,14 @@ pub(crate) struct StatusView<'a> {
     spawn_rate: f64,
     stops_at: Option<u64>,
     workers: usize,
+    /// `running` or `paused` while a load shape is attached; `null` without one.
+    shape: Option<ShapeState>,
+    /// Open model: arrivals admitted, dropped, running; `null` otherwise.
+    arrivals: Option<ArrivalCounts>,
+    /// The shape's active incidents, by name.
+    shape_incidents: &'a [String],
+    /// The shape's running bursts.
+    shape_bursts: u32,
 }
 
 impl<'a> StatusView<'a> {
@@ -49,6 +58,10 @@ impl<'a> StatusView<'a> {
             spawn_rate: status.spawn_rate,
             stops_at: status.stops_at,
             workers: status.workers,
+            shape: status.shape,
+            arrivals: status.arrivals,
+            shape_incidents: &status.shape_incidents,
+            shape_bursts: status.shape_bursts,
         }
     }
 }

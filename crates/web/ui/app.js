@@ -10,6 +10,7 @@ import { connect, getJson } from './api.js';
 import { Controls } from './controls.js';
 import { StatsTable } from './table.js';
 import { LogsView, Tabs, failuresBadge, renderFailures, renderRatio, renderWorkers } from './tabs.js';
+import { ShapeView } from './shape.js';
 
 const SERIES = ['timestamp', 'users', 'rps', 'fail_per_sec', 'avg_ms', 'p50_ms', 'p95_ms', 'p99_ms'];
 
@@ -47,6 +48,7 @@ class App {
       onError: (m) => this.banner(m, true),
       onChange: () => this.refreshRatio(),
     });
+    this.shape = new ShapeView({ onError: (m) => this.banner(m, true), readOnly: info.read_only });
     this.table = new StatsTable({
       table: byId('stats-table'),
       chooser: byId('column-chooser'),
@@ -94,6 +96,7 @@ class App {
     this.update = update;
     const stats = update.stats;
     this.controls.show(stats);
+    this.shape.onStats(stats);
     failuresBadge(stats);
     if (this.series.second) appendPoint(this.series.second, update.point, this.info.history_len);
     if (this.series.minute) appendPoint(this.series.minute, update.long_point, this.info.long_history_len);
@@ -136,6 +139,7 @@ class App {
   }
 
   onTab(tab) {
+    if (this.shape) this.shape.show(tab === 'shape');
     if (tab === 'charts') {
       if (!this.series[this.range]) this.loadRange(this.range);
       else this.drawCharts();

@@ -4,7 +4,7 @@
 import { byId, el, replaceRows, setText } from './dom.js';
 import { ago, bytes, clock, count, dateTime, percent } from './format.js';
 
-export const TABS = ['stats', 'charts', 'failures', 'workers', 'ratio', 'downloads', 'logs'];
+export const TABS = ['stats', 'charts', 'shape', 'failures', 'workers', 'ratio', 'downloads', 'logs'];
 
 export class Tabs {
   constructor(onShow) {

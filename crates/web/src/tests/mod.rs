@@ -7,5 +7,6 @@ mod api;
 mod live;
 mod locust;
 mod metrics;
+mod shape;
 mod socket;
 mod support;
