@@ -464,3 +464,63 @@ async fn an_orphan_timeout_stops_users_without_a_master() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_masters_shape_and_its_incidents_reach_the_workers() {
+    let server = RecordingServer::start().await.expect("server");
+    let setup = setup();
+    // An hour in 5 real seconds: a 10-minute incident window every 20 minutes.
+    let shape = scenario(
+        setup.dir.path(),
+        "shape.yaml",
+        r#"
+constant: { users: 4, spawn_rate: 100 }
+incidents:
+  - name: broken reports
+    cron: "*/20 * * * *"
+    duration: 10m
+    extra_task: { name: Broken report, path: /api/v1/reports/broken, weight: 5 }
+"#,
+    );
+    let m = master(
+        &setup,
+        &server.url(),
+        &[
+            "--shape",
+            &shape,
+            "--time-scale",
+            "720",
+            "--autostart",
+            "--adopt-window",
+            "0s",
+        ],
+    )
+    .await;
+    let _w1 = worker(&setup, "w1", &[]);
+    let _w2 = worker(&setup, "w2", &[]);
+    wait_for_split(&m.url, &[2, 2], "the shape's 4 users on 2 workers").await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let stats = stats_of(&m.url).await;
+        let broken = stats["entries"]
+            .as_array()
+            .expect("entries")
+            .iter()
+            .any(|e| e["name"] == "Broken report" && e["requests"].as_u64() > Some(0));
+        if broken {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the incident's extra task never ran on the workers: {stats}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(
+        server
+            .records()
+            .iter()
+            .any(|r| r.path.starts_with("/api/v1/reports/broken")),
+        "the workers sent the extra task's request"
+    );
+}

@@ -13,6 +13,7 @@
 //! - [`tls`]: optional TLS (and mutual TLS) for the stream.
 
 pub mod master;
+pub mod mix;
 pub mod scenario;
 pub mod tls;
 pub mod worker;

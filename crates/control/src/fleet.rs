@@ -83,8 +83,8 @@ pub trait Fleet: Send + Sync + 'static {
 
     /// Changes the task mix of every user (incident weight factors and extra tasks); `None`
     /// restores the plan's. A fleet that cannot refuses (the default).
-    // TODO(cluster): a master needs a protocol message to forward mixes and arrivals to its
-    // workers; until then ClusterFleet keeps these defaults.
+    // A master forwards mixes to its workers (cluster crate); the open model on a cluster is
+    // not there yet, so ClusterFleet keeps the arrivals defaults.
     fn set_task_mix(&self, mix: Option<&TaskMix>) -> Result<(), ControlError> {
         match mix {
             None => Ok(()),

@@ -252,13 +252,20 @@ impl Fleet for ClusterFleet {
         };
         let mut state = self.shared.lock();
         state.scenario = update.clone();
-        for e in state.workers.values() {
-            if let Some(tx) = &e.tx {
-                let _ = tx.try_send(crate::proto::MasterMessage {
-                    kind: Some(master_message::Kind::Scenario(update.clone())),
-                });
-            }
-        }
+        state.broadcast(&crate::proto::MasterMessage {
+            kind: Some(master_message::Kind::Scenario(update)),
+        });
+        Ok(())
+    }
+
+    /// Incident windows reach every worker (and every worker that connects later).
+    fn set_task_mix(&self, mix: Option<&cicada_engine::TaskMix>) -> Result<(), ControlError> {
+        let update = crate::mix::to_proto(mix);
+        let mut state = self.shared.lock();
+        state.mix = mix.map(|_| update.clone());
+        state.broadcast(&crate::proto::MasterMessage {
+            kind: Some(master_message::Kind::Mix(update)),
+        });
         Ok(())
     }
 

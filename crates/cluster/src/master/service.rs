@@ -175,6 +175,9 @@ impl ClusterService {
         if hello.scenario_digest != state.scenario.digest {
             let _ = tx.try_send(msg(master_message::Kind::Scenario(state.scenario.clone())));
         }
+        if let Some(mix) = &state.mix {
+            let _ = tx.try_send(msg(master_message::Kind::Mix(mix.clone())));
+        }
         let rate = state.desired.rate;
         let assignment = state.assignment(&assigned, rate);
         if tx.try_send(assignment).is_ok()

@@ -72,6 +72,9 @@ impl Default for Timings {
 pub(crate) struct State {
     pub plan_types: Vec<String>,
     pub scenario: ScenarioUpdate,
+    /// The task mix a load shape's incident asks for (`None`: the scenario's own); sent to
+    /// every worker when it changes and to every worker that connects.
+    pub mix: Option<crate::proto::TaskMixUpdate>,
     pub desired: Desired,
     /// By worker id: a stable order for the split.
     pub workers: BTreeMap<String, WorkerEntry>,
@@ -97,6 +100,7 @@ impl State {
             },
             plan_types,
             scenario,
+            mix: None,
             workers: BTreeMap::new(),
             next_conn: 1,
             budget: 0.0,
@@ -150,6 +154,15 @@ impl State {
         if first {
             // Start the first users at once rather than after a tick.
             self.budget = self.budget.max(1.0);
+        }
+    }
+
+    /// Sends `message` to every connected worker.
+    pub fn broadcast(&self, message: &MasterMessage) {
+        for e in self.workers.values() {
+            if let Some(tx) = &e.tx {
+                let _ = tx.try_send(message.clone());
+            }
         }
     }
 

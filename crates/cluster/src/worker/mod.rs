@@ -103,6 +103,7 @@ pub fn run(
         running: None,
         assignment: Vec::new(),
         rate: 1.0,
+        mix: None,
         error: String::new(),
         outbox: outbox::Outbox::new(),
         sampler: cicada_control::process::ProcessSampler::new(),
@@ -121,6 +122,8 @@ pub(crate) struct Agent<'a> {
     /// The last assignment, re-applied to a new engine after a scenario change.
     assignment: Vec<TypeCount>,
     rate: f64,
+    /// The task mix the master asked for (an incident window), re-applied to a new engine.
+    mix: Option<cicada_engine::TaskMix>,
     /// The last scenario problem (reported in heartbeats).
     error: String,
     outbox: outbox::Outbox,
@@ -145,6 +148,7 @@ impl Agent<'_> {
         match self.start_engine(&spec, &update.digest) {
             Ok(running) => {
                 tracing::info!(scenario = spec.name(), host = %spec.host, "running the master's scenario");
+                running.engine.set_task_mix(self.mix.as_ref());
                 if let Some(old) = self.running.replace(running) {
                     old.stop.cancel();
                 }
@@ -217,6 +221,13 @@ impl Agent<'_> {
             })
             .collect();
         running.engine.set_users_by_type(counts, self.rate);
+    }
+
+    fn set_mix(&mut self, update: &crate::proto::TaskMixUpdate) {
+        self.mix = crate::mix::from_proto(update);
+        if let Some(running) = &self.running {
+            running.engine.set_task_mix(self.mix.as_ref());
+        }
     }
 
     fn stop_users(&mut self) {

@@ -204,6 +204,7 @@ fn handle(agent: &mut Agent<'_>, message: MasterMessage) {
         Some(master_message::Kind::Scenario(update)) => agent.apply_scenario(&update),
         Some(master_message::Kind::Assign(a)) => agent.set_assignment(a.users, a.spawn_rate),
         Some(master_message::Kind::Stop(_)) => agent.stop_users(),
+        Some(master_message::Kind::Mix(update)) => agent.set_mix(&update),
         Some(master_message::Kind::HeartbeatReply(r)) => agent.outbox.ack(r.stats_acked),
         Some(master_message::Kind::Welcome(_) | master_message::Kind::Refused(_)) | None => {}
     }
