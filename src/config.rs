@@ -223,9 +223,11 @@ impl RunConfig {
                 reason: "expected a positive number of users per second".into(),
             });
         }
+        // An empty value (CICADA_RUN_TIME: "" in a ConfigMap) means forever, like Locust's.
         let run_time = match args
             .run_time
             .clone()
+            .filter(|t| !t.trim().is_empty())
             .or_else(|| alias(&["LOCUST_RUN_TIME"]))
         {
             Some(t) => Some(parse_duration("-t/--run-time (CICADA_RUN_TIME)", &t)?),
@@ -444,6 +446,8 @@ mod tests {
         assert_eq!(c.users, 7, "the flag wins over LOCUST_USERS");
         assert_eq!(c.spawn_rate, 5.0);
         assert_eq!(c.run_time, None, "an empty LOCUST_RUN_TIME means forever");
+        let c = RunConfig::resolve(&args(&["-f", "s.yaml", "-t", ""]), &env_of(&[])).unwrap();
+        assert_eq!(c.run_time, None, "an empty CICADA_RUN_TIME means forever");
         assert!(RunConfig::wants_autostart(&a, &env));
     }
 

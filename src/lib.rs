@@ -60,7 +60,9 @@ pub mod exit {
 
 /// The `cicada` command line, with the given built-in scenarios.
 pub fn main_with(registry: Registry) -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let env = |name: &str| std::env::var(name).ok();
+    let argv = with_locust_mode(std::env::args_os().collect(), &env);
+    let cli = match Cli::try_parse_from(argv) {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
@@ -79,6 +81,37 @@ pub fn main_with(registry: Registry) -> ExitCode {
         Command::Master(args) => cluster_cmd::master(&args, &registry),
         Command::Worker(args) => cluster_cmd::worker(&args, &registry),
     }
+}
+
+/// Locust's images choose their role from `LOCUST_MODE_MASTER` / `LOCUST_MODE_WORKER`; a
+/// migrated deployment that starts `cicada` without a subcommand gets the same role (an explicit
+/// subcommand always wins).
+fn with_locust_mode(
+    mut argv: Vec<std::ffi::OsString>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Vec<std::ffi::OsString> {
+    let has_subcommand = argv
+        .get(1)
+        .is_some_and(|a| !a.to_string_lossy().starts_with('-'));
+    if has_subcommand {
+        return argv;
+    }
+    let set = |name: &str| {
+        env(name)
+            .is_some_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "true" | "1" | "yes"))
+    };
+    let role = if set("LOCUST_MODE_MASTER") {
+        Some("master")
+    } else if set("LOCUST_MODE_WORKER") {
+        Some("worker")
+    } else {
+        None
+    };
+    if let Some(role) = role {
+        let at = argv.len().min(1);
+        argv.insert(at, role.into());
+    }
+    argv
 }
 
 fn usage_error(message: impl std::fmt::Display) -> ExitCode {
@@ -106,4 +139,42 @@ fn run_command(args: &RunArgs, registry: &Registry) -> ExitCode {
         launch::drive(prepared, plan, host, shutdown).await
     });
     launch::finish(runtime, result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_locust_mode;
+
+    fn run(argv: &[&str], env: &[(&str, &str)]) -> Vec<String> {
+        let env = |name: &str| {
+            env.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        };
+        with_locust_mode(argv.iter().map(Into::into).collect(), &env)
+            .into_iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn locust_mode_variables_pick_the_role_when_no_subcommand_is_given() {
+        assert_eq!(
+            run(&["cicada"], &[("LOCUST_MODE_MASTER", "true")]),
+            ["cicada", "master"]
+        );
+        assert_eq!(
+            run(&["cicada", "--headless"], &[("LOCUST_MODE_WORKER", "1")]),
+            ["cicada", "worker", "--headless"]
+        );
+        assert_eq!(
+            run(&["cicada", "run"], &[("LOCUST_MODE_MASTER", "true")]),
+            ["cicada", "run"],
+            "an explicit subcommand wins"
+        );
+        assert_eq!(
+            run(&["cicada"], &[("LOCUST_MODE_MASTER", "false")]),
+            ["cicada"]
+        );
+    }
 }
