@@ -118,7 +118,7 @@ pub(crate) fn master(args: &MasterArgs, registry: &Registry) -> ExitCode {
             fleet: master.fleet(),
             expect_workers,
         };
-        launch::steer(prepared, controller, gate, shutdown).await
+        launch::steer(prepared, controller, gate, shutdown, None).await
     });
     launch::finish(runtime, result)
 }

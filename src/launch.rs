@@ -9,6 +9,7 @@ use std::time::Duration;
 use cicada_control::Controller;
 use cicada_engine::{EngineConfig, Plan};
 use cicada_telemetry::LogBuffer;
+use cicada_telemetry::otel::OtelCounters;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
@@ -121,7 +122,8 @@ pub(crate) async fn drive(
         prepared.cfg.stats.clone(),
         CancellationToken::new(),
     )?;
-    let outcome = steer(prepared, controller, StartGate::Now, shutdown).await;
+    let counters = otel.queue().map(|q| q.counters().clone());
+    let outcome = steer(prepared, controller, StartGate::Now, shutdown, counters).await;
     // Every user has ended: what they exported is queued; send it (bounded) before exiting.
     otel.stop().await;
     outcome
@@ -133,6 +135,7 @@ pub(crate) async fn steer(
     controller: Controller,
     gate: StartGate,
     shutdown: CancellationToken,
+    span_counters: Option<OtelCounters>,
 ) -> anyhow::Result<Outcome> {
     let Prepared {
         cfg,
@@ -141,19 +144,9 @@ pub(crate) async fn steer(
         loaded,
     } = prepared;
     if let Some(shape) = loaded.shape {
-        if matches!(gate, StartGate::Cluster { .. })
-            && (shape.is_open() || !shape.incidents.is_empty())
-        {
-            // TODO(cluster): the cluster protocol has no message for arrivals and task mixes
-            // yet; closed shapes (users over time, bursts) work through set_users.
-            let what = if shape.is_open() {
-                "the open model"
-            } else {
-                "incident task weights and extra tasks"
-            };
-            tracing::warn!(
-                "{what} of the load shape do not reach workers yet; only user counts do"
-            );
+        if matches!(gate, StartGate::Cluster { .. }) && shape.is_open() {
+            // Closed shapes and incident task mixes reach workers; arrivals do not yet.
+            tracing::warn!("the open model of the load shape does not run on workers yet");
         }
         controller.attach_shape(
             shape,
@@ -165,7 +158,7 @@ pub(crate) async fn steer(
     }
     match &web {
         None => headless::run(&cfg, controller, gate, shutdown).await,
-        Some(web) => web_run::run(&cfg, web, controller, gate, shutdown, logs).await,
+        Some(web) => web_run::run(&cfg, web, controller, gate, shutdown, logs, span_counters).await,
     }
 }
 

@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use cicada_control::Controller;
 use cicada_telemetry::LogBuffer;
+use cicada_telemetry::otel::OtelCounters;
 use cicada_web::{AppState, Credentials, ReportInfo, RunInfo, SwarmDefaults, WebConfig};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -122,6 +123,7 @@ pub async fn run(
     gate: StartGate,
     shutdown: CancellationToken,
     logs: LogBuffer,
+    span_counters: Option<OtelCounters>,
 ) -> anyhow::Result<Outcome> {
     let host = controller.status().host;
     let address = if web.host.contains(':') && !web.host.starts_with('[') {
@@ -149,7 +151,8 @@ pub async fn run(
             },
         },
         Some(logs),
-    );
+    )
+    .with_span_counters(span_counters);
     // The URL goes to stdout (for people and for scripts that start cicada on port 0).
     println!("web UI: {}", url_of(local));
     let _ = std::io::stdout().flush();

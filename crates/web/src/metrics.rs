@@ -161,7 +161,37 @@ fn registry(state: &AppState) -> Registry {
     register_run(&mut registry, &status);
     register_workers(&mut registry, &state.controller().workers());
     register_process(&mut registry);
+    if let Some(counters) = state.span_counters() {
+        register_spans(&mut registry, counters);
+    }
     registry
+}
+
+/// `--otel`: spans handed to the collector, dropped because the queue was full, and refused or
+/// unanswered by the collector.
+fn register_spans(registry: &mut Registry, counters: &cicada_telemetry::otel::OtelCounters) {
+    let stats = counters.snapshot();
+    for (name, help, value) in [
+        (
+            "cicada_otel_spans_exported",
+            "Spans accepted by the OTLP collector",
+            stats.exported,
+        ),
+        (
+            "cicada_otel_spans_dropped",
+            "Spans dropped because the export queue was full",
+            stats.dropped,
+        ),
+        (
+            "cicada_otel_spans_failed",
+            "Spans the OTLP collector refused or never answered",
+            stats.failed,
+        ),
+    ] {
+        let counter = Counter::<u64>::default();
+        counter.inc_by(value);
+        registry.register(name, help, counter);
+    }
 }
 
 fn register_requests(registry: &mut Registry, bounds: &[f64], gathered: Gathered) {

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use cicada_control::Controller;
 use cicada_telemetry::LogBuffer;
+use cicada_telemetry::otel::OtelCounters;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
@@ -88,6 +89,8 @@ struct Inner {
     config: WebConfig,
     info: RunInfo,
     logs: Option<LogBuffer>,
+    /// OTLP span export counters (`--otel`), for `/metrics`.
+    spans: Option<OtelCounters>,
     live: Mutex<LiveCache>,
     /// Bumped after every control action so live views update at once, not at the next tick.
     nudge: watch::Sender<u64>,
@@ -120,11 +123,26 @@ impl AppState {
                 config,
                 info,
                 logs,
+                spans: None,
                 live: Mutex::new(LiveCache::default()),
                 nudge: watch::channel(0).0,
                 closing: CancellationToken::new(),
             }),
         }
+    }
+
+    /// Shows the OTLP span export counters (`--otel`) in `/metrics`. Call before sharing the
+    /// state (the state is immutable once cloned).
+    pub fn with_span_counters(mut self, counters: Option<OtelCounters>) -> AppState {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.spans = counters;
+        }
+        self
+    }
+
+    /// The OTLP span export counters, when spans are exported.
+    pub fn span_counters(&self) -> Option<&OtelCounters> {
+        self.inner.spans.as_ref()
     }
 
     /// The controller.

@@ -237,3 +237,37 @@ async fn promtool_check(body: &str) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn span_export_counters_appear_with_otel() {
+    let h = harness(WebConfig::default()).await;
+    let body = send(&h.app, get("/metrics")).await.text();
+    assert!(!body.contains("cicada_otel_spans"), "not without --otel");
+    let (queue, _receiver) = cicada_telemetry::otel::span_queue(1);
+    queue.counters().add_exported(7);
+    queue.counters().add_failed(2);
+    // The counters attach while the state is not shared yet: a fresh state on the same run.
+    let fresh = crate::AppState::new(
+        h.state.controller().clone(),
+        WebConfig::default(),
+        crate::RunInfo {
+            scenario: "web.yaml".into(),
+            defaults: crate::SwarmDefaults {
+                users: 1,
+                spawn_rate: 1.0,
+                run_time: None,
+            },
+        },
+        None,
+    )
+    .with_span_counters(Some(queue.counters().clone()));
+    let body = send(&crate::app(fresh), get("/metrics")).await.text();
+    assert_eq!(
+        sample(&body, "cicada_otel_spans_exported_total"),
+        Some(7.0),
+        "{body}"
+    );
+    assert_eq!(sample(&body, "cicada_otel_spans_failed_total"), Some(2.0));
+    assert_eq!(sample(&body, "cicada_otel_spans_dropped_total"), Some(0.0));
+    promtool_check(&body).await;
+}
