@@ -455,6 +455,15 @@ pub struct WorkerArgs {
     #[command(flatten)]
     pub client: ClientArgs,
 
+    /// Export a span per sampled request of this worker's users over OTLP (the master decides
+    /// the trace context and sample ratio; see docs/observability.md).
+    #[arg(long, env = "CICADA_OTEL")]
+    pub otel: bool,
+
+    /// OTLP collector URL (implies --otel).
+    #[arg(long, env = "CICADA_OTEL_ENDPOINT", value_name = "URL")]
+    pub otel_endpoint: Option<String>,
+
     /// Log format: text or json.
     #[arg(
         long,

@@ -172,6 +172,16 @@ pub(crate) fn worker(args: &WorkerArgs, registry: &Registry) -> ExitCode {
             "invalid value `0` for --worker-threads (CICADA_WORKER_THREADS): at least 1",
         );
     }
+    let env_var = |name: &str| std::env::var(name).ok();
+    let otel = match crate::config::resolve_otel(
+        args.otel,
+        args.otel_endpoint.as_deref(),
+        "cicada",
+        &env_var,
+    ) {
+        Ok(o) => o,
+        Err(e) => return usage_error(e),
+    };
     if let Err(e) = cicada_telemetry::init_logging(log_format, &args.log_level) {
         return usage_error(e);
     }
@@ -190,16 +200,27 @@ pub(crate) fn worker(args: &WorkerArgs, registry: &Registry) -> ExitCode {
         stop_timeout,
         client,
         max_backoff: Duration::from_secs(5),
+        spans: None,
     };
     let users = match launch::runtime(args.worker_threads) {
         Ok(rt) => rt,
         Err(code) => return code,
+    };
+    let otel = match users.block_on(async { crate::otel::Otel::start(otel.as_ref()) }) {
+        Ok(o) => o,
+        Err(e) => return usage_error(format!("{e:#}")),
+    };
+    let config = WorkerConfig {
+        spans: otel.queue(),
+        ..config
     };
     let shutdown = CancellationToken::new();
     users.spawn(signal::cancel_on_signal(shutdown.clone()));
     tracing::info!(id = %config.id, master = %config.master_host, port = config.master_port, "worker starting");
     let factory = |spec: &ScenarioSpec| plan_of(spec, registry);
     let result = worker::run(config, &factory, users.handle().clone(), shutdown);
+    // Users have ended: send the spans they queued (bounded) before exiting.
+    users.block_on(otel.stop());
     users.shutdown_timeout(Duration::from_secs(1));
     match result {
         Ok(()) => ExitCode::from(exit::OK),

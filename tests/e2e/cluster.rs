@@ -524,3 +524,41 @@ incidents:
         "the workers sent the extra task's request"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workers_export_their_users_spans_over_otlp() {
+    use cicada_telemetry::otel::receiver::OtlpReceiver;
+    let receiver = OtlpReceiver::start().await.expect("receiver starts");
+    let server = RecordingServer::start().await.expect("server");
+    let setup = setup();
+    let m = master(
+        &setup,
+        &server.url(),
+        &["--autostart", "-u", "2", "-r", "50", "--adopt-window", "0s"],
+    )
+    .await;
+    let endpoint = receiver.endpoint();
+    let mut w = worker(&setup, "traced", &["--otel-endpoint", &endpoint]);
+    wait_for_split(&m.url, &[2], "2 users").await;
+    let spans = receiver
+        .wait_for(Duration::from_secs(20), |s| {
+            s.iter().any(|span| span.kind == 3)
+        })
+        .await;
+    let client = spans
+        .iter()
+        .find(|s| s.kind == 3)
+        .unwrap_or_else(|| panic!("no client span from the worker: {spans:?}"));
+    assert_eq!(client.service, "cicada");
+    // The span's ids are the ones the target received in `traceparent`.
+    let wanted = format!("00-{:032x}-{:016x}-01", client.trace_id, client.span_id);
+    assert!(
+        server.records().iter().any(|r| r
+            .headers
+            .get("traceparent")
+            .is_some_and(|v| v.as_bytes() == wanted.as_bytes())),
+        "no request carried {wanted}"
+    );
+    signal(&w, 15);
+    let _ = tokio::time::timeout(WAIT, w.wait()).await;
+}

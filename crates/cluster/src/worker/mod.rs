@@ -49,6 +49,8 @@ pub struct WorkerConfig {
     pub client: ClientConfig,
     /// Longest pause between two connection attempts.
     pub max_backoff: Duration,
+    /// Where users export spans (`--otel`); `None`: no spans.
+    pub spans: Option<cicada_telemetry::otel::SpanQueue>,
 }
 
 /// Builds the plan of a scenario the master sent (YAML, or a built-in of this binary).
@@ -180,8 +182,7 @@ impl Agent<'_> {
             client: self.config.client.clone(),
             seed: spec.seed,
             trace,
-            // OTLP export from workers is not wired yet (docs/cluster.md).
-            spans: None,
+            spans: self.config.spans.clone(),
         };
         let stop = self.shutdown.child_token();
         // The engine's tasks belong on the users' runtime, not the agent's.
