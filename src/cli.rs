@@ -202,23 +202,9 @@ pub struct RunArgs {
     )]
     pub max_entries: usize,
 
-    /// Log format: text or json.
-    #[arg(
-        long,
-        env = "CICADA_LOG_FORMAT",
-        default_value = "text",
-        value_name = "FORMAT"
-    )]
-    pub log_format: String,
-
-    /// Log level or RUST_LOG-style directives (e.g. info, cicada_engine=debug).
-    #[arg(
-        long,
-        env = "CICADA_LOG_LEVEL",
-        default_value = "info",
-        value_name = "LEVEL"
-    )]
-    pub log_level: String,
+    /// Logging.
+    #[command(flatten)]
+    pub log: LogArgs,
 
     /// Threads running users (default: one per available core).
     #[arg(long, env = "CICADA_WORKER_THREADS", value_name = "N")]
@@ -281,6 +267,28 @@ pub struct RunArgs {
         value_name = "SECONDS,..."
     )]
     pub metrics_buckets: Vec<f64>,
+}
+
+/// Logging (every long-running command). Logs go to stderr.
+#[derive(Debug, Args, Clone)]
+pub struct LogArgs {
+    /// Log format: text or json.
+    #[arg(
+        long,
+        env = "CICADA_LOG_FORMAT",
+        default_value = "text",
+        value_name = "FORMAT"
+    )]
+    pub log_format: String,
+
+    /// Log level or RUST_LOG-style directives (e.g. info, cicada_engine=debug).
+    #[arg(
+        long,
+        env = "CICADA_LOG_LEVEL",
+        default_value = "info",
+        value_name = "LEVEL"
+    )]
+    pub log_level: String,
 }
 
 /// HTTP settings of the users (`run`, `master` and `worker`).
@@ -464,23 +472,9 @@ pub struct WorkerArgs {
     #[arg(long, env = "CICADA_OTEL_ENDPOINT", value_name = "URL")]
     pub otel_endpoint: Option<String>,
 
-    /// Log format: text or json.
-    #[arg(
-        long,
-        env = "CICADA_LOG_FORMAT",
-        default_value = "text",
-        value_name = "FORMAT"
-    )]
-    pub log_format: String,
-
-    /// Log level or RUST_LOG-style directives.
-    #[arg(
-        long,
-        env = "CICADA_LOG_LEVEL",
-        default_value = "info",
-        value_name = "LEVEL"
-    )]
-    pub log_level: String,
+    /// Logging.
+    #[command(flatten)]
+    pub log: LogArgs,
 
     /// Threads running users (default: one per available core).
     #[arg(long, env = "CICADA_WORKER_THREADS", value_name = "N")]

@@ -141,14 +141,9 @@ pub(crate) fn worker(args: &WorkerArgs, registry: &Registry) -> ExitCode {
     else {
         return usage_error("no master: give --master-host HOST (or CICADA_MASTER_HOST)");
     };
-    let log_format = match args.log_format.parse() {
+    let log_format = match crate::config::log_format(&args.log) {
         Ok(f) => f,
-        Err(reason) => {
-            return usage_error(format!(
-                "invalid value `{}` for --log-format (CICADA_LOG_FORMAT): {reason}",
-                args.log_format
-            ));
-        }
+        Err(e) => return usage_error(e),
     };
     let client = match client_config(&args.client) {
         Ok(c) => c,
@@ -182,7 +177,7 @@ pub(crate) fn worker(args: &WorkerArgs, registry: &Registry) -> ExitCode {
         Ok(o) => o,
         Err(e) => return usage_error(e),
     };
-    if let Err(e) = cicada_telemetry::init_logging(log_format, &args.log_level) {
+    if let Err(e) = cicada_telemetry::init_logging(log_format, &args.log.log_level) {
         return usage_error(e);
     }
     let id = args

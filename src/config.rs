@@ -15,7 +15,7 @@ use cicada_telemetry::LogFormat;
 use cicada_telemetry::otel::{OtelConfig, OtelConfigError, OtelFlags};
 use url::Url;
 
-use crate::cli::{ClientArgs, RunArgs, ScenarioArgs};
+use crate::cli::{ClientArgs, LogArgs, RunArgs, ScenarioArgs};
 
 /// A bad flag or environment value.
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -114,6 +114,24 @@ pub fn parse_duration(flag: &'static str, value: &str) -> Result<Duration, Confi
         value: value.to_string(),
         reason: format!("{e} (expected e.g. 30s, 5m, 1h30m)"),
     })
+}
+
+/// The log format from `--log-format`, after checking `--log-level` too.
+pub fn log_format(args: &LogArgs) -> Result<LogFormat, ConfigError> {
+    let format = args
+        .log_format
+        .parse()
+        .map_err(|reason| ConfigError::Invalid {
+            flag: "--log-format (CICADA_LOG_FORMAT)",
+            value: args.log_format.clone(),
+            reason,
+        })?;
+    cicada_telemetry::parse_level(&args.log_level).map_err(|e| ConfigError::Invalid {
+        flag: "--log-level (CICADA_LOG_LEVEL)",
+        value: args.log_level.clone(),
+        reason: e.to_string(),
+    })?;
+    Ok(format)
 }
 
 /// The users' HTTP settings from their flags.
@@ -250,19 +268,7 @@ impl RunConfig {
                 reason: "at least 100ms".into(),
             });
         }
-        let log_format = args
-            .log_format
-            .parse()
-            .map_err(|reason| ConfigError::Invalid {
-                flag: "--log-format (CICADA_LOG_FORMAT)",
-                value: args.log_format.clone(),
-                reason,
-            })?;
-        cicada_telemetry::parse_level(&args.log_level).map_err(|e| ConfigError::Invalid {
-            flag: "--log-level (CICADA_LOG_LEVEL)",
-            value: args.log_level.clone(),
-            reason: e.to_string(),
-        })?;
+        let log_format = log_format(&args.log)?;
         if args.worker_threads == Some(0) {
             return Err(ConfigError::Invalid {
                 flag: "--worker-threads (CICADA_WORKER_THREADS)",
@@ -330,7 +336,7 @@ impl RunConfig {
                 ..StatsConfig::default()
             },
             log_format,
-            log_level: args.log_level.clone(),
+            log_level: args.log.log_level.clone(),
             worker_threads: args.worker_threads,
             headless: args.headless || env("LOCUST_HEADLESS").is_some_and(|v| truthy(&v)),
             autostart: Self::wants_autostart(args, env),
