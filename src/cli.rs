@@ -582,23 +582,9 @@ pub struct TargetArgs {
     #[arg(long, env = "CICADA_OTEL_ENDPOINT", value_name = "URL")]
     pub otel_endpoint: Option<String>,
 
-    /// Log format of the server's own log lines (stderr): text or json.
-    #[arg(
-        long,
-        env = "CICADA_LOG_FORMAT",
-        default_value = "text",
-        value_name = "FORMAT"
-    )]
-    pub log_format: String,
-
-    /// Log level or RUST_LOG-style directives.
-    #[arg(
-        long,
-        env = "CICADA_LOG_LEVEL",
-        default_value = "info",
-        value_name = "LEVEL"
-    )]
-    pub log_level: String,
+    /// The server's own log lines (stderr; the access log is separate).
+    #[command(flatten)]
+    pub log: LogArgs,
 
     /// Threads serving requests (default: one per available core).
     #[arg(long, env = "CICADA_WORKER_THREADS", value_name = "N")]

@@ -36,11 +36,11 @@ pub fn run(args: &TargetArgs) -> ExitCode {
         Ok(o) => o,
         Err(e) => return usage_error(e),
     };
-    let format = match args.log_format.parse::<cicada_telemetry::LogFormat>() {
+    let format = match crate::config::log_format(&args.log) {
         Ok(f) => f,
         Err(e) => return usage_error(e),
     };
-    if let Err(e) = cicada_telemetry::init_logging(format, &args.log_level) {
+    if let Err(e) = cicada_telemetry::init_logging(format, &args.log.log_level) {
         return usage_error(e);
     }
     let runtime = match crate::launch::runtime(args.worker_threads) {
