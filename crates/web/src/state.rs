@@ -90,7 +90,7 @@ struct Inner {
     info: RunInfo,
     logs: Option<LogBuffer>,
     /// OTLP span export counters (`--otel`), for `/metrics`.
-    spans: Option<OtelCounters>,
+    spans: std::sync::OnceLock<OtelCounters>,
     live: Mutex<LiveCache>,
     /// Bumped after every control action so live views update at once, not at the next tick.
     nudge: watch::Sender<u64>,
@@ -123,7 +123,7 @@ impl AppState {
                 config,
                 info,
                 logs,
-                spans: None,
+                spans: std::sync::OnceLock::new(),
                 live: Mutex::new(LiveCache::default()),
                 nudge: watch::channel(0).0,
                 closing: CancellationToken::new(),
@@ -131,18 +131,18 @@ impl AppState {
         }
     }
 
-    /// Shows the OTLP span export counters (`--otel`) in `/metrics`. Call before sharing the
-    /// state (the state is immutable once cloned).
-    pub fn with_span_counters(mut self, counters: Option<OtelCounters>) -> AppState {
-        if let Some(inner) = Arc::get_mut(&mut self.inner) {
-            inner.spans = counters;
+    /// Shows the OTLP span export counters (`--otel`) in `/metrics`. Set once; a second
+    /// call keeps the first counters.
+    pub fn with_span_counters(self, counters: Option<OtelCounters>) -> AppState {
+        if let Some(c) = counters {
+            let _ = self.inner.spans.set(c);
         }
         self
     }
 
     /// The OTLP span export counters, when spans are exported.
     pub fn span_counters(&self) -> Option<&OtelCounters> {
-        self.inner.spans.as_ref()
+        self.inner.spans.get()
     }
 
     /// The controller.
