@@ -1,5 +1,5 @@
-//! Command-line flags (clap). Every flag also reads `CICADA_<FLAG>` from the environment;
-//! precedence is flag > environment > default. Resolution into typed settings, including the
+//! Command-line flags (clap). Every flag also reads `CICADA_<FLAG>` from the environment and
+//! the config file ([`crate::config_file`]); precedence is flag > environment > file > default. Resolution into typed settings, including the
 //! `LOCUST_*` aliases, happens in [`crate::config`].
 
 use std::path::PathBuf;
@@ -10,6 +10,11 @@ use clap::{Args, Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "cicada", version, about, long_about = None, propagate_version = true)]
 pub struct Cli {
+    /// Config file with flag values (TOML; see docs/configuration.md) [default: ./cicada.toml
+    /// when it exists]. Flags and environment variables win over it.
+    #[arg(long, global = true, env = "CICADA_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
     /// What to do.
     #[command(subcommand)]
     pub command: Command,

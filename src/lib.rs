@@ -14,7 +14,8 @@
 //! re-exported under [`engine`].
 //!
 //! # Layout
-//! - [`cli`]: flags; [`config`]: flags resolved into typed settings;
+//! - [`cli`]: flags; [`config_file`]: `cicada.toml` values added below flags and environment;
+//!   [`config`]: flags resolved into typed settings;
 //! - [`registry`]: built-in (Rust) scenarios; [`source`]: loading the scenario;
 //! - [`headless`]: a run with tables on stdout; [`web_run`]: a run with the web UI;
 //!   [`reports`]: report files;
@@ -23,6 +24,7 @@
 pub mod cli;
 mod cluster_cmd;
 pub mod config;
+pub mod config_file;
 mod demo_cmd;
 pub mod headless;
 mod launch;
@@ -62,9 +64,17 @@ pub mod exit {
 pub fn main_with(registry: Registry) -> ExitCode {
     let env = |name: &str| std::env::var(name).ok();
     let argv = with_locust_mode(std::env::args_os().collect(), &env);
-    let cli = match Cli::try_parse_from(argv) {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let applied = match config_file::apply(argv, &env, &cwd) {
+        Ok(applied) => applied,
+        Err(e) => return usage_error(e),
+    };
+    let cli = match Cli::try_parse_from(&applied.argv) {
         Ok(cli) => cli,
         Err(e) => {
+            if let Some(from_file) = applied.explain(&e) {
+                return usage_error(from_file);
+            }
             let _ = e.print();
             return ExitCode::from(if e.use_stderr() {
                 exit::USAGE

@@ -113,3 +113,100 @@ async fn a_missing_host_is_an_error() {
     assert_eq!(out.code(), Some(2), "{out:?}");
     assert!(out.stderr.contains("-H"), "{}", out.stderr);
 }
+
+/// `cicada` started in `dir` (where it looks for `cicada.toml`) with extra environment.
+async fn cicada_in(
+    dir: &std::path::Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> crate::util::Finished {
+    let mut command = tokio::process::Command::new(crate::util::cicada_bin());
+    command
+        .args(args)
+        .current_dir(dir)
+        .env_remove("RUST_LOG")
+        .env_remove("CICADA_CONFIG")
+        .env_remove("CICADA_FILE")
+        .envs(env.iter().copied())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true);
+    crate::util::finish(
+        command.spawn().expect("the binary starts"),
+        std::time::Duration::from_secs(60),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn the_config_file_sits_below_flags_and_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    scenario(dir.path(), "good.yaml", GOOD);
+    let other = "users:\n  - name: Auditor\n    tasks:\n      - name: Audit\n        request: { path: /audit }\n";
+    scenario(dir.path(), "other.yaml", other);
+    std::fs::write(
+        dir.path().join("cicada.toml"),
+        "# shared\nlog-level = \"warn\"\n[validate]\nfile = \"good.yaml\"\n",
+    )
+    .unwrap();
+
+    let from_file = cicada_in(dir.path(), &["validate"], &[]).await;
+    assert_eq!(from_file.code(), Some(0), "{from_file:?}");
+    assert!(from_file.stdout.contains("Reader"), "{from_file:?}");
+
+    let from_env = cicada_in(dir.path(), &["validate"], &[("CICADA_FILE", "other.yaml")]).await;
+    assert_eq!(from_env.code(), Some(0), "{from_env:?}");
+    assert!(from_env.stdout.contains("Auditor"), "{from_env:?}");
+    assert!(!from_env.stdout.contains("Reader"), "{from_env:?}");
+
+    let from_flag = cicada_in(
+        dir.path(),
+        &["validate", "-f", "other.yaml"],
+        &[("CICADA_FILE", "good.yaml")],
+    )
+    .await;
+    assert!(from_flag.stdout.contains("Auditor"), "{from_flag:?}");
+
+    // A headless run entirely configured by a named file; the report shows it ran.
+    std::fs::write(
+        dir.path().join("run.toml"),
+        "[run]\nfile = \"other.yaml\"\nhost = \"http://127.0.0.1:9\"\nheadless = true\n\
+         run-time = \"1s\"\nusers = 2\nspawn-rate = 100\njson = \"out.json\"\nonly-summary = true\n",
+    )
+    .unwrap();
+    let run = cicada_in(dir.path(), &["run"], &[("CICADA_CONFIG", "run.toml")]).await;
+    assert_eq!(run.code(), Some(0), "{run:?}");
+    let report = crate::util::read_json(&dir.path().join("out.json"));
+    assert!(
+        crate::util::entry(&report, "GET", "/audit")["failures"].as_u64() > Some(0),
+        "the dead port's refusals are counted: {report}"
+    );
+}
+
+#[tokio::test]
+async fn a_bad_config_file_names_the_line_and_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    scenario(dir.path(), "good.yaml", GOOD);
+    std::fs::write(
+        dir.path().join("cicada.toml"),
+        "[validate]\nfiel = \"good.yaml\"\n",
+    )
+    .unwrap();
+    let out = cicada_in(dir.path(), &["validate"], &[]).await;
+    assert_eq!(out.code(), Some(2), "{out:?}");
+    assert!(
+        out.stderr.contains(
+            "cicada.toml:2:1: `fiel` is not a flag of `cicada validate` (did you mean `file`?)"
+        ),
+        "{out:?}"
+    );
+    std::fs::write(dir.path().join("cicada.toml"), "[run]\nusers = -3\n").unwrap();
+    let out = cicada_in(dir.path(), &["run", "-f", "good.yaml"], &[]).await;
+    assert_eq!(out.code(), Some(2), "{out:?}");
+    assert!(
+        out.stderr
+            .contains("cicada.toml:2:1: invalid value '-3' for '--users"),
+        "{out:?}"
+    );
+}

@@ -170,10 +170,8 @@ impl Diags {
 }
 
 /// `" (did you mean `x`?)"` when one of `candidates` is close to `word`, else `""`.
-pub(crate) fn did_you_mean<'a>(
-    word: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> String {
+/// (Also used by the binary for its config file's keys.)
+pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
     let mut best: Option<(f64, &str)> = None;
     for c in candidates {
         let score = strsim::jaro_winkler(&word.to_ascii_lowercase(), &c.to_ascii_lowercase());

@@ -54,7 +54,7 @@ mod yaml;
 mod tests;
 
 pub use data::DataFiles;
-pub use diagnostics::{Diagnostic, LoadError, MAX_DIAGNOSTICS};
+pub use diagnostics::{Diagnostic, LoadError, MAX_DIAGNOSTICS, did_you_mean};
 pub use model::{
     FailureKind, RenderedRequest, ResponseView, Scenario, SetStep, Step, StepFailure, TaskSpec,
     UserSpec,
