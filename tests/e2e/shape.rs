@@ -265,6 +265,24 @@ incidents:
         events.iter().any(|e| e["kind"] == "burst_start"),
         "{events:?}"
     );
+    // The day's curve is shaded by the windows: one every 20 minutes, 10 minutes long.
+    let shape = json_get(&cicada.url, "/api/shape").await;
+    let windows = shape["shape"]["incident_windows"]
+        .as_array()
+        .expect("windows");
+    assert!(
+        windows.len() >= 70,
+        "a day holds 72 windows: {}",
+        windows.len()
+    );
+    assert!(windows.iter().all(|w| {
+        w["name"] == "broken reports"
+            && w["end"]
+                .as_i64()
+                .zip(w["start"].as_i64())
+                .map(|(e, s)| e - s)
+                == Some(600_000)
+    }));
     signal(&cicada.child, 15);
     let _ = tokio::time::timeout(WAIT, cicada.child.wait()).await;
     drop(target);

@@ -227,6 +227,15 @@ incidents:
         .filter(|e| e.kind == "incident_end")
         .count();
     assert_eq!((starts, ends), (3, 3), "{:?}", status.events);
+    // The curve's hour (10 minutes back, 50 ahead) is shaded by the windows it overlaps.
+    let windows = &status.incident_windows;
+    assert!(!windows.is_empty() && windows.len() <= 2, "{windows:?}");
+    for w in windows {
+        assert_eq!(w.name, "storm");
+        assert_eq!(w.end - w.start, 20 * 60_000);
+        assert_eq!(w.start.rem_euclid(3_600_000), 10 * 60_000, "at :10");
+        assert!(w.end > status.now - 10 * 60_000 && w.start < status.now + 50 * 60_000);
+    }
     let mixes = lock(&fake.mixes).clone();
     assert_eq!(mixes.len(), 6, "set at each start, cleared at each end");
     let on = mixes[0].clone().expect("a mix during the window");

@@ -1,7 +1,7 @@
 //! What the API and the UI show of a running shape: its state, "now", the current point,
 //! the next changes and a sampled curve. Built on request from the driver's state; every
 //! list is bounded (changes by [`MAX_SHOWN_CHANGES`], the curve by [`MAX_SHOWN_POINTS`],
-//! events by [`crate::shape_driver::MAX_EVENTS`]).
+//! incident windows by [`MAX_SHOWN_WINDOWS`], events by [`crate::shape_driver::MAX_EVENTS`]).
 //!
 //! Instants are Unix milliseconds: virtual ones (`now`, `origin`, change and curve times)
 //! are the shape's time, which runs `time_scale` times faster than real time.
@@ -21,6 +21,8 @@ pub const MAX_SHOWN_CHANGES: usize = 20;
 pub const MAX_SHOWN_POINTS: usize = 400;
 /// The longest curve span (virtual), a week.
 pub const MAX_CURVE_SPAN: Duration = Duration::from_secs(7 * 24 * 3600);
+/// At most this many incident windows are returned (all incidents together).
+pub const MAX_SHOWN_WINDOWS: usize = 100;
 /// The share of the curve span shown before "now".
 const PAST_SHARE: f64 = 1.0 / 6.0;
 
@@ -53,10 +55,23 @@ pub struct ShapeStatus {
     pub next_changes: Vec<ChangeView>,
     /// `[virtual Unix ms, value]` pairs around now.
     pub curve: Vec<[f64; 2]>,
+    /// Incident windows overlapping the curve's span, for shading it.
+    pub incident_windows: Vec<IncidentWindow>,
     /// Recent incident and burst edges, oldest first.
     pub events: Vec<ShapeEvent>,
     /// Open model: arrivals admitted, dropped and active.
     pub arrivals: Option<ArrivalCounts>,
+}
+
+/// One incident window on the curve (virtual Unix ms; the end is exclusive).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct IncidentWindow {
+    /// The incident's name.
+    pub name: String,
+    /// When the window opens.
+    pub start: i64,
+    /// When it closes.
+    pub end: i64,
 }
 
 /// [`cicada_scenario::shape::Point`] for displays.
@@ -185,6 +200,22 @@ pub(crate) fn status(
         .take(MAX_SHOWN_POINTS)
         .map(|(t, v)| [ms(t) as f64, v])
         .collect();
+    let mut incident_windows: Vec<IncidentWindow> = shape
+        .incidents
+        .iter()
+        .flat_map(|incident| {
+            incident
+                .windows_between(shape.timezone, from, to, MAX_SHOWN_WINDOWS)
+                .into_iter()
+                .map(|(start, end)| IncidentWindow {
+                    name: incident.name.clone(),
+                    start: ms(start),
+                    end: ms(end),
+                })
+        })
+        .collect();
+    incident_windows.sort_by_key(|w| w.start);
+    incident_windows.truncate(MAX_SHOWN_WINDOWS);
     ShapeStatus {
         state,
         paused_since: paused_since.map(ms),
@@ -202,6 +233,7 @@ pub(crate) fn status(
         point,
         next_changes,
         curve,
+        incident_windows,
         events,
         arrivals,
     }

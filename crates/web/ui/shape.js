@@ -1,5 +1,6 @@
 // The load shape: a "paused, resume" banner under the top bar, and the Shape tab (the curve
-// with a "now" marker, the current point, the next changes and recent incident/burst edges).
+// with a "now" marker and shaded incident windows, the current point, the next changes and
+// recent incident/burst edges).
 //
 // The live stream says whether a shape exists and whether it runs (`stats.shape`); the
 // details come from GET /api/shape, fetched when the state changes and every few seconds
@@ -154,6 +155,7 @@ export class ShapeView {
     const ys = d.curve.map((pt) => pt[1]);
     const now = d.now / 1000;
     this.now = now;
+    this.windows = d.incident_windows || [];
     const width = Math.max(300, box.clientWidth || 800);
     if (!this.plot) {
       const view = this;
@@ -164,9 +166,23 @@ export class ShapeView {
         series: [{}, { label: unit, stroke: '#0f8b8d', width: 2, fill: '#0f8b8d22', points: { show: false } }],
         hooks: {
           draw: [(u) => {
+            const ctx = u.ctx;
+            // Incident windows: shaded bands with the incident's name.
+            ctx.save();
+            const left = u.bbox.left;
+            const right = u.bbox.left + u.bbox.width;
+            for (const w of view.windows) {
+              const x0 = Math.max(left, u.valToPos(w.start / 1000, 'x', true));
+              const x1 = Math.min(right, u.valToPos(w.end / 1000, 'x', true));
+              if (x1 <= x0) continue;
+              ctx.fillStyle = '#e0a10033';
+              ctx.fillRect(x0, u.bbox.top, x1 - x0, u.bbox.height);
+              ctx.fillStyle = '#8a6200';
+              ctx.fillText(w.name, x0 + 3, u.bbox.top + u.bbox.height - 6);
+            }
+            ctx.restore();
             // The "now" marker: a vertical line at the virtual now.
             const x = u.valToPos(view.now, 'x', true);
-            const ctx = u.ctx;
             ctx.save();
             ctx.strokeStyle = '#d6453a';
             ctx.lineWidth = 2;

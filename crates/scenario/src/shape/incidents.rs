@@ -80,6 +80,33 @@ impl Incident {
         self.window_at(tz, t).is_some()
     }
 
+    /// The windows (start, end) that overlap `[from, to)`, in order, at most `max` of them:
+    /// the one active at `from` (if any), then those starting before `to`. For shading a
+    /// curve.
+    pub fn windows_between(
+        &self,
+        tz: Tz,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        max: usize,
+    ) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+        let mut out = Vec::new();
+        let Ok(len) = TimeDelta::from_std(self.duration) else {
+            return out;
+        };
+        let mut start = self
+            .window_at(tz, from)
+            .or_else(|| self.schedule.next_after(tz, from));
+        while let Some(s) = start.filter(|s| *s < to && out.len() < max) {
+            let Some(end) = s.checked_add_signed(len) else {
+                break;
+            };
+            out.push((s, end));
+            start = self.schedule.next_after(tz, s);
+        }
+        out
+    }
+
     /// Up to `n` window starts and ends strictly after `t`, in order (`true` = start).
     pub(crate) fn edges_after(
         &self,

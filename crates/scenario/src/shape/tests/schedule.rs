@@ -213,6 +213,46 @@ fn incident_windows_and_effects() {
     assert_eq!(during[0].kind, storm(false));
 }
 
+#[test]
+fn incident_windows_between_two_instants() {
+    let s = shape(INCIDENTS);
+    let tz = s.timezone;
+    let storm = &s.incidents[0];
+    let iso = |w: Vec<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>)>| {
+        w.into_iter()
+            .map(|(a, b)| (a.to_rfc3339(), b.to_rfc3339()))
+            .collect::<Vec<_>>()
+    };
+    // From inside Wednesday's window to Monday: Wed (already open), Thu, Fri, then Monday's.
+    let from = utc("2026-03-25T13:10:00Z");
+    let to = utc("2026-03-30T12:30:00Z");
+    let all = iso(storm.windows_between(tz, from, to, 10));
+    assert_eq!(
+        all,
+        vec![
+            (
+                "2026-03-25T13:00:00+00:00".into(),
+                "2026-03-25T13:30:00+00:00".into()
+            ),
+            (
+                "2026-03-26T13:00:00+00:00".into(),
+                "2026-03-26T13:30:00+00:00".into()
+            ),
+            (
+                "2026-03-27T13:00:00+00:00".into(),
+                "2026-03-27T13:30:00+00:00".into()
+            ),
+            // Summer time from Sunday: 14:00 in Berlin is 12:00 UTC.
+            (
+                "2026-03-30T12:00:00+00:00".into(),
+                "2026-03-30T12:30:00+00:00".into()
+            ),
+        ]
+    );
+    assert_eq!(storm.windows_between(tz, from, to, 2).len(), 2, "capped");
+    assert!(storm.windows_between(tz, to, from, 10).is_empty());
+}
+
 const BURSTS: &str = "constant: 100
 bursts: { per_hour: 2, add: [20, 80], duration: [1m, 10m], seed: 7, spawn_rate: 10 }
 ";
