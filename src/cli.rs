@@ -104,6 +104,16 @@ pub struct RunArgs {
     #[arg(long, env = "CICADA_SHAPE", value_name = "FILE")]
     pub shape: Option<PathBuf>,
 
+    /// How often the scenario file (and its data files) is checked for changes, which are
+    /// applied without stopping users (hot reload; SIGHUP checks at once). 0: only on SIGHUP.
+    #[arg(
+        long,
+        env = "CICADA_RELOAD_INTERVAL",
+        default_value = "2s",
+        value_name = "DURATION"
+    )]
+    pub reload_interval: String,
+
     /// Run the load shape F times faster than real time (1440: a day in a minute).
     #[arg(long, env = "CICADA_TIME_SCALE", default_value = "1", value_name = "F")]
     pub time_scale: String,

@@ -98,6 +98,8 @@ pub struct RunConfig {
     pub shape_file: Option<PathBuf>,
     /// `--time-scale`: virtual seconds of the load shape per real second.
     pub time_scale: f64,
+    /// `--reload-interval`: how often the scenario file is checked (`None`: SIGHUP only).
+    pub reload_interval: Option<Duration>,
 }
 
 /// Parses a duration: `30s`, `5m`, `1h30m`, `250ms`, or a bare number of seconds (as Locust's
@@ -312,6 +314,11 @@ impl RunConfig {
             source: resolve_source(&args.source)?,
             shape_file: args.shape.clone(),
             time_scale,
+            reload_interval: Some(parse_duration(
+                "--reload-interval (CICADA_RELOAD_INTERVAL)",
+                &args.reload_interval,
+            )?)
+            .filter(|d| !d.is_zero()),
             host,
             users,
             spawn_rate,

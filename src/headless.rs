@@ -80,7 +80,7 @@ pub async fn run(
     let info = ReportInfo {
         scenario: scenario_label(&cfg.source),
         host,
-        plan: Some(controller.plan().clone()),
+        plan: Some(controller.plan()),
     };
     controller.with_stats(|stats| finish(cfg, stats, &info))
 }

@@ -18,6 +18,7 @@ use crate::config::RunConfig;
 use crate::headless::{self, Outcome};
 use crate::otel::Otel;
 use crate::registry::Registry;
+use crate::reload;
 use crate::source::{self, Loaded};
 use crate::start_gate::StartGate;
 use crate::web_run::{self, WebSettings};
@@ -143,6 +144,17 @@ pub(crate) async fn steer(
         logs,
         loaded,
     } = prepared;
+    let watch = reload::Watch::new(
+        &cfg.source,
+        &loaded,
+        &cfg.tags,
+        cfg.reload_interval,
+        cfg.host.is_some(),
+    );
+    if let (Some(w), crate::config::Source::File(path)) = (&watch, &cfg.source) {
+        controller.set_scenario(Some(path.display().to_string()), w.digest());
+    }
+    tokio::spawn(reload::run(watch, controller.clone(), shutdown.clone()));
     if let Some(shape) = loaded.shape {
         if matches!(gate, StartGate::Cluster { .. }) && shape.is_open() {
             // Closed shapes and incident task mixes reach workers; arrivals do not yet.

@@ -19,7 +19,8 @@
 //! - [`registry`]: built-in (Rust) scenarios; [`source`]: loading the scenario;
 //! - [`headless`]: a run with tables on stdout; [`web_run`]: a run with the web UI;
 //!   [`reports`]: report files;
-//! - [`signal`]: SIGINT/SIGTERM; [`exit`]: exit statuses.
+//! - `reload`: scenario hot reload (the file polled by content, SIGHUP);
+//! - [`signal`]: SIGINT/SIGTERM/SIGHUP; [`exit`]: exit statuses.
 
 pub mod cli;
 mod cluster_cmd;
@@ -30,6 +31,7 @@ pub mod headless;
 mod launch;
 mod otel;
 pub mod registry;
+mod reload;
 pub mod reports;
 pub mod signal;
 pub mod source;

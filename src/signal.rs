@@ -1,5 +1,5 @@
-//! SIGINT and SIGTERM. The only place that knows about signals: the rest of cicada takes a
-//! cancellation token.
+//! SIGINT, SIGTERM and SIGHUP. The only place that knows about signals: the rest of cicada
+//! takes a cancellation token, or waits on [`Hangups`].
 //!
 //! The first signal cancels the token: users end after their current request and the reports
 //! are written. A second signal means the operator is out of patience: exit at once (130).
@@ -17,6 +17,40 @@ pub async fn cancel_on_signal(token: CancellationToken) {
     let second = wait_for_signal().await;
     tracing::warn!(signal = second, "second signal: exiting without waiting");
     std::process::exit(130);
+}
+
+/// SIGHUP, which asks for a scenario reload (see `reload.rs`). Listening also keeps a SIGHUP
+/// from ending the process (its default action) while it runs.
+pub struct Hangups {
+    #[cfg(unix)]
+    signal: Option<tokio::signal::unix::Signal>,
+}
+
+impl Hangups {
+    /// Starts listening (inside a tokio runtime).
+    pub fn listen() -> Hangups {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let signal = signal(SignalKind::hangup())
+                .inspect_err(|e| tracing::warn!(error = %e, "cannot listen for SIGHUP"))
+                .ok();
+            Hangups { signal }
+        }
+        #[cfg(not(unix))]
+        Hangups {}
+    }
+
+    /// Resolves at the next SIGHUP (never, where there is none).
+    pub async fn recv(&mut self) {
+        #[cfg(unix)]
+        if let Some(signal) = &mut self.signal
+            && signal.recv().await.is_some()
+        {
+            return;
+        }
+        std::future::pending::<()>().await;
+    }
 }
 
 #[cfg(unix)]

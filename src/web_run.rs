@@ -206,7 +206,7 @@ pub async fn run(
     let info = ReportInfo {
         scenario: scenario_label(&cfg.source),
         host: controller.status().host,
-        plan: Some(controller.plan().clone()),
+        plan: Some(controller.plan()),
     };
     controller.with_stats(|stats| headless::finish(cfg, stats, &info))
 }

@@ -11,6 +11,7 @@ mod nginx;
 mod otel;
 mod prometheus;
 mod recording;
+mod reload;
 mod rust_tier;
 mod scenarios;
 mod shape;

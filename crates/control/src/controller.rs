@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use crate::fleet::{Fleet, LocalFleet, WorkerInfo};
+use crate::reload::{ScenarioStatus, ScenarioText};
 use crate::shape_driver::{self, ShapeRun};
 
 /// What a run is doing, as the UI shows it.
@@ -96,6 +97,8 @@ pub struct Status {
     pub shape_incidents: Vec<String>,
     /// The shape's bursts running now (0 without a running shape).
     pub shape_bursts: u32,
+    /// The scenario that runs and the outcome of the last reload.
+    pub scenario: ScenarioStatus,
 }
 
 struct Desired {
@@ -110,7 +113,9 @@ struct Desired {
 }
 
 struct Inner {
-    plan: Arc<Plan>,
+    /// Replaced by a scenario reload.
+    plan: Mutex<Arc<Plan>>,
+    scenario: Mutex<ScenarioStatus>,
     fleet: Arc<dyn Fleet>,
     stats: Mutex<Stats>,
     desired: Mutex<Desired>,
@@ -160,7 +165,11 @@ impl Controller {
         shutdown: CancellationToken,
     ) -> Controller {
         let inner = Arc::new(Inner {
-            plan,
+            plan: Mutex::new(plan),
+            scenario: Mutex::new(ScenarioStatus {
+                loaded_at: unix_now(),
+                ..ScenarioStatus::default()
+            }),
             fleet,
             stats: Mutex::new(Stats::new(stats)),
             desired: Mutex::new(Desired {
@@ -180,9 +189,46 @@ impl Controller {
         Controller { inner }
     }
 
-    /// The plan being run.
-    pub fn plan(&self) -> &Arc<Plan> {
-        &self.inner.plan
+    /// The plan being run (the newest, after a scenario reload).
+    pub fn plan(&self) -> Arc<Plan> {
+        lock(&self.inner.plan).clone()
+    }
+
+    /// Names the scenario file the run uses and its digest (`origin: None` for a built-in
+    /// scenario), as `status.scenario` shows them.
+    pub fn set_scenario(&self, origin: Option<String>, digest: &str) {
+        let mut scenario = lock(&self.inner.scenario);
+        scenario.origin = origin;
+        scenario.digest = digest.to_owned();
+    }
+
+    /// Applies a reloaded scenario's plan (see [`Fleet::apply_plan`]) and records the reload;
+    /// `digest` identifies the file contents. Users are not stopped. When the fleet refuses,
+    /// the reload is recorded as refused and the old plan keeps running.
+    pub fn apply_plan(
+        &self,
+        plan: Arc<Plan>,
+        text: Option<&ScenarioText>,
+        digest: &str,
+    ) -> Result<(), ControlError> {
+        if let Err(e) = self.inner.fleet.apply_plan(plan.clone(), text) {
+            self.reload_refused(digest, vec![e.to_string()]);
+            return Err(e);
+        }
+        *lock(&self.inner.plan) = plan;
+        lock(&self.inner.scenario).applied(digest, unix_now());
+        Ok(())
+    }
+
+    /// Records a reload that was refused (the file does not parse, validate or plan): the
+    /// old plan keeps running; `errors` show in the status.
+    pub fn reload_refused(&self, digest: &str, errors: Vec<String>) {
+        lock(&self.inner.scenario).refused(digest, unix_now(), errors);
+    }
+
+    /// The scenario that runs and the outcome of the last reload.
+    pub fn scenario(&self) -> ScenarioStatus {
+        lock(&self.inner.scenario).clone()
     }
 
     /// Starts a run, or changes the running one (users, rate, host, run time). A host change
@@ -309,6 +355,7 @@ impl Controller {
                     .map(|d| d.as_secs())
             }),
             workers: self.inner.fleet.worker_count(),
+            scenario: self.scenario(),
         }
     }
 

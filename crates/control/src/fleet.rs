@@ -21,6 +21,7 @@ use url::Url;
 use crate::ControlError;
 use crate::controller::lock;
 use crate::process::{ProcessSampler, host_name};
+use crate::reload::ScenarioText;
 
 /// One process running users, as the Workers tab shows it.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
@@ -93,6 +94,16 @@ pub trait Fleet: Send + Sync + 'static {
             )),
         }
     }
+
+    /// Runs a new plan from now on without stopping users (a scenario reload): users move to
+    /// the new plan's type of the same name at their next task pick, keeping their session;
+    /// per-type counts follow the new plan at the spawn rate. `text` is the YAML scenario the
+    /// plan was built from, for fleets that ship it to other processes. A fleet that cannot
+    /// refuses (the default), and nothing changes.
+    fn apply_plan(&self, plan: Arc<Plan>, text: Option<&ScenarioText>) -> Result<(), ControlError> {
+        let _ = (plan, text);
+        Err(ControlError::Unsupported("scenario reload"))
+    }
 }
 
 /// How a worker's state is written in [`WorkerInfo::state`].
@@ -108,6 +119,8 @@ pub fn state_name(state: EngineState) -> &'static str {
 
 struct Current {
     engine: EngineHandle,
+    /// The plan the engine runs (a replacement engine starts with it).
+    plan: Arc<Plan>,
     host: Url,
     /// Cancels this engine (and only it).
     stop: CancellationToken,
@@ -123,7 +136,6 @@ struct Current {
 /// A host change starts a new engine and stops the old one (its users end after their current
 /// request); both record into the same recorder, so nothing measured is lost.
 pub struct LocalFleet {
-    plan: Arc<Plan>,
     base: EngineConfig,
     recorder: Recorder,
     current: Mutex<Current>,
@@ -143,7 +155,6 @@ impl LocalFleet {
         let recorder = Recorder::new();
         let current = start_engine(&plan, &config, &recorder, &shutdown, config.host.clone())?;
         Ok(LocalFleet {
-            plan,
             base: config,
             recorder,
             current: Mutex::new(current),
@@ -170,6 +181,7 @@ fn start_engine(
         .map_err(|e| ControlError::Engine(e.to_string()))?;
     Ok(Current {
         engine,
+        plan: plan.clone(),
         host,
         stop,
         mix: None,
@@ -194,7 +206,7 @@ impl Fleet for LocalFleet {
             return Ok(());
         }
         let replacement = start_engine(
-            &self.plan,
+            &current.plan,
             &self.base,
             &self.recorder,
             &self.shutdown,
@@ -267,6 +279,18 @@ impl Fleet for LocalFleet {
         let mut current = lock(&self.current);
         current.engine.set_task_mix(mix);
         current.mix = mix.cloned();
+        Ok(())
+    }
+
+    /// The engine swaps plans in place (see `cicada_engine::runner`).
+    fn apply_plan(
+        &self,
+        plan: Arc<Plan>,
+        _text: Option<&ScenarioText>,
+    ) -> Result<(), ControlError> {
+        let mut current = lock(&self.current);
+        current.engine.apply_plan(plan.clone());
+        current.plan = plan;
         Ok(())
     }
 

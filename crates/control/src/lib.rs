@@ -17,14 +17,19 @@
 //! - A load shape ([`shape_driver`]) steers through the controller too, from its own task;
 //!   a hand-made swarm or stop pauses it (the rule lives in [`Controller::swarm`] and
 //!   [`Controller::stop`], so no caller can bypass it).
+//! - A scenario reload ([`Controller::apply_plan`]) swaps the plan in the fleet while users
+//!   run; the controller keeps the plan for displays and the outcome of the last reload
+//!   ([`reload`]) for the status and `/metrics`.
 
 mod controller;
 pub mod fleet;
 pub mod process;
+pub mod reload;
 pub mod shape_driver;
 pub mod shape_view;
 
 pub use controller::{ControlError, Controller, RunState, Status, SwarmRequest};
 pub use fleet::{Fleet, LocalFleet, WorkerInfo};
+pub use reload::{LastReload, ScenarioStatus, ScenarioText};
 pub use shape_driver::{ShapeEvent, ShapeOptions, ShapeState};
 pub use shape_view::{ChangeView, PointView, ShapeStatus};

@@ -101,6 +101,12 @@ impl ArrivalState {
         }
     }
 
+    /// Assigns arrivals from a new plan's distribution (a scenario reload).
+    pub(crate) fn set_types(&mut self, types: Vec<usize>) {
+        self.types = types.into_iter().take(TYPE_CYCLE).collect();
+        self.next = 0;
+    }
+
     /// Whether arrivals are due at some point (the spawner ticks only then).
     pub(crate) fn active(&self) -> bool {
         self.settings.is_some_and(|s| s.rate > 0.0)

@@ -9,7 +9,8 @@
 //! [`cicada_stats::Recorder`]; the engine never reads statistics back.
 //!
 //! The engine knows nothing of masters, UIs or reports: it is driven through an
-//! [`EngineHandle`] (`set_users`, `stop`) and reports only its user counts.
+//! [`EngineHandle`] (`set_users`, `stop`, and `apply_plan` for a scenario reload, which swaps
+//! the plan under running users: see [`runner`]) and reports only its user counts.
 //!
 //! # Layout
 //! - [`client`]: the per-user HTTP session on hyper's connection API (TLS, HTTP/2, cookies,

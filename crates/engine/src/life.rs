@@ -3,6 +3,14 @@
 //! its current request), or, for an arrived user of the open model, has run its
 //! iterations. Tasks are picked through the engine's task mix ([`crate::mix`]), so an
 //! incident's weight factors and extra task apply at the next pick.
+//!
+//! The same cell carries the plan: after a scenario reload ([`crate::EngineHandle::apply_plan`])
+//! the user notices the new plan at its next pick. It then moves to the new plan's type of
+//! the same name through [`crate::UserType::adopt`] (keeping its `Context`: connection,
+//! cookies; and, for YAML users, its variables), or, when no type of its name is left,
+//! retires: `on_stop` runs on the plan it started with and the user ends. A task that is
+//! running always finishes on the plan it started with: the switch happens only between
+//! tasks.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -42,8 +50,9 @@ pub(crate) async fn run_user(life: Life, mut cx: Context, retire: CancellationTo
         iterations,
         _leave,
     } = life;
+    let (mut plan, mut type_idx) = (plan, type_idx);
     let entry = &plan.entries()[type_idx];
-    let mut view = MixView::default();
+    let mut view = MixView::new(plan.clone());
     let mut user = entry.user_type.new_user(id);
     let backoff = Backoff::default();
 
@@ -74,8 +83,19 @@ pub(crate) async fn run_user(life: Life, mut cx: Context, retire: CancellationTo
     let mut runs = 0u64;
     let mut idle_failures = 0u32;
     while !retire.is_cancelled() {
+        if let Some(next) = view.refresh(&mix) {
+            let name = &plan.entries()[type_idx].name;
+            let Some(at) = next.entries().iter().position(|e| e.name == *name) else {
+                // The reload removed this user's type: retire (on_stop on the old plan).
+                tracing::debug!(user = id, user_type = %name, "type removed by a reload; retiring");
+                break;
+            };
+            user = next.entries()[at].user_type.adopt(id, user);
+            (plan, type_idx) = (next, at);
+        }
+        let entry = &plan.entries()[type_idx];
         let unit = cx.unit();
-        let pick = view.pick(&mix, &plan, type_idx, runs, unit);
+        let pick = view.pick(type_idx, runs, unit);
         runs = runs.wrapping_add(1);
         let started = Instant::now();
         let sent_before = cx.requests_sent();
@@ -128,7 +148,7 @@ pub(crate) async fn run_user(life: Life, mut cx: Context, retire: CancellationTo
             slept = cx.sleep(pause) => if slept.is_err() { return cx.close() },
         }
     }
-    cx.begin_task(Some(entry.lifecycle_traces[1].clone()));
+    cx.begin_task(Some(plan.entries()[type_idx].lifecycle_traces[1].clone()));
     user.on_stop(&mut cx).await;
     cx.end_task(TaskOutcome::Ok);
     cx.close();

@@ -5,10 +5,16 @@
 //!
 //! Every user picks a task for every iteration, so the check "has the mix changed?" must
 //! cost next to nothing. The engine keeps one [`MixCell`]: a generation counter (an atomic)
-//! and the compiled mix behind a `RwLock<Option<Arc<..>>>`. Each user keeps a [`MixView`]
+//! and the plan with its compiled mix behind a `RwLock<Arc<..>>`. Each user keeps a [`MixView`]
 //! (the generation it saw and an `Arc` of that mix); per pick it does one atomic load, and
 //! only when the generation moved does it take the read lock and clone the `Arc`. Changes
 //! are rare (incident edges), so the write lock is practically never contended.
+//!
+//! The same cell carries the *plan*: a scenario reload swaps plan and mix together, as one
+//! immutable [`Live`] value, and compiles the mix (kept by task and type names) again against
+//! the new plan, so a user never reads one plan's indices through another's mix. A user's
+//! view tells it when the plan itself changed, so that it moves to the new plan (see
+//! `life.rs`).
 //!
 //! A compiled mix holds, per user type, a replacement [`TaskPicker`] over the type's tasks
 //! plus the extra tasks that apply to it; extra task `k` of a type is index
@@ -141,30 +147,87 @@ fn scaled(w: f64) -> u64 {
     }
 }
 
-/// The engine's current mix (see the module docs).
-#[derive(Debug, Default)]
+/// What users read at a task pick: the plan and the task mix compiled against it. Swapped
+/// as one immutable value, so a user never combines a mix with the wrong plan's indices.
+pub(crate) struct Live {
+    plan: Arc<Plan>,
+    compiled: Option<Arc<CompiledMix>>,
+}
+
+/// The cell's writable part: the live value and the mix as asked for (by names), kept to
+/// compile it again against a new plan.
+struct Slot {
+    live: Arc<Live>,
+    mix: Option<TaskMix>,
+}
+
+/// The engine's current plan and mix (see the module docs).
 pub(crate) struct MixCell {
     generation: AtomicU64,
-    current: RwLock<Option<Arc<CompiledMix>>>,
+    current: RwLock<Slot>,
 }
 
 impl MixCell {
+    /// A cell running `plan` with its own task mix.
+    pub(crate) fn new(plan: Arc<Plan>) -> MixCell {
+        MixCell {
+            // Views start at generation 0, so their first pick reads the cell.
+            generation: AtomicU64::new(1),
+            current: RwLock::new(Slot {
+                live: Arc::new(Live {
+                    plan,
+                    compiled: None,
+                }),
+                mix: None,
+            }),
+        }
+    }
+
     /// Replaces the mix (`None` or an empty mix: the plan's own).
-    pub(crate) fn set(&self, plan: &Plan, mix: Option<&TaskMix>) {
-        let compiled = mix
-            .filter(|m| !m.is_empty())
-            .map(|m| Arc::new(CompiledMix::compile(plan, m)));
-        *self.current.write().unwrap_or_else(PoisonError::into_inner) = compiled;
-        // After the store: a reader that sees the new generation finds the new mix.
+    pub(crate) fn set(&self, mix: Option<&TaskMix>) {
+        let mut slot = self.current.write().unwrap_or_else(PoisonError::into_inner);
+        slot.mix = mix.filter(|m| !m.is_empty()).cloned();
+        let plan = slot.live.plan.clone();
+        slot.live = Arc::new(Live {
+            compiled: compile(&plan, slot.mix.as_ref()),
+            plan,
+        });
+        drop(slot);
+        // After the store: a reader that sees the new generation finds the new value.
         self.generation.fetch_add(1, Ordering::Release);
+    }
+
+    /// Replaces the plan (a scenario reload). The mix, kept by task and type names, is
+    /// compiled again against the new plan, so its indices always match the plan's.
+    pub(crate) fn set_plan(&self, plan: Arc<Plan>) {
+        let mut slot = self.current.write().unwrap_or_else(PoisonError::into_inner);
+        slot.live = Arc::new(Live {
+            compiled: compile(&plan, slot.mix.as_ref()),
+            plan,
+        });
+        drop(slot);
+        self.generation.fetch_add(1, Ordering::Release);
+    }
+
+    /// The plan users switch to at their next pick.
+    pub(crate) fn plan(&self) -> Arc<Plan> {
+        self.current
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .live
+            .plan
+            .clone()
     }
 }
 
-/// One user's view of the mix.
-#[derive(Debug, Default)]
+fn compile(plan: &Plan, mix: Option<&TaskMix>) -> Option<Arc<CompiledMix>> {
+    mix.map(|m| Arc::new(CompiledMix::compile(plan, m)))
+}
+
+/// One user's view of the cell.
 pub(crate) struct MixView {
     generation: u64,
-    mix: Option<Arc<CompiledMix>>,
+    live: Arc<Live>,
 }
 
 /// What to run next.
@@ -176,29 +239,51 @@ pub(crate) enum Pick<'a> {
 }
 
 impl MixView {
-    /// Picks the next task for a user of entry `type_idx`: one atomic load when nothing
-    /// changed since the last pick.
-    pub(crate) fn pick(
-        &mut self,
-        cell: &MixCell,
-        plan: &Plan,
-        type_idx: usize,
-        runs: u64,
-        unit: f64,
-    ) -> Pick<'_> {
-        let generation = cell.generation.load(Ordering::Acquire);
-        if generation != self.generation {
-            self.mix = cell
-                .current
-                .read()
-                .unwrap_or_else(PoisonError::into_inner)
-                .clone();
-            self.generation = generation;
+    /// A view for a user started on `plan` (it reads the cell at its first pick).
+    pub(crate) fn new(plan: Arc<Plan>) -> MixView {
+        MixView {
+            generation: 0,
+            live: Arc::new(Live {
+                plan,
+                compiled: None,
+            }),
         }
+    }
+
+    /// Catches up with the cell: one atomic load when nothing changed. Returns the new plan
+    /// when the plan itself changed (a reload): the caller moves its user over to it (or
+    /// retires it) before its next [`MixView::pick`], which then reads the new plan.
+    pub(crate) fn refresh(&mut self, cell: &MixCell) -> Option<Arc<Plan>> {
+        let generation = cell.generation.load(Ordering::Acquire);
+        if generation == self.generation {
+            return None;
+        }
+        let live = cell
+            .current
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .live
+            .clone();
+        self.generation = generation;
+        let changed = !Arc::ptr_eq(&live.plan, &self.live.plan);
+        self.live = live;
+        changed.then(|| self.live.plan.clone())
+    }
+
+    /// The plan of the last [`MixView::refresh`].
+    #[cfg(test)]
+    pub(crate) fn plan(&self) -> &Arc<Plan> {
+        &self.live.plan
+    }
+
+    /// Picks the next task for a user of entry `type_idx` of the view's plan (the caller
+    /// refreshes first).
+    pub(crate) fn pick(&self, type_idx: usize, runs: u64, unit: f64) -> Pick<'_> {
+        let plan = &self.live.plan;
         let Some(entry) = plan.entries().get(type_idx) else {
             return Pick::Task(0);
         };
-        let Some(mix) = &self.mix else {
+        let Some(mix) = &self.live.compiled else {
             return Pick::Task(entry.picker.pick(runs, unit));
         };
         let Some(picker) = mix.pickers.get(type_idx).and_then(Option::as_ref) else {
@@ -234,19 +319,24 @@ mod tests {
         }
     }
 
-    fn plan() -> Plan {
-        Plan::new(
-            vec![Arc::new(Ty("A")), Arc::new(Ty("B"))],
-            &TagFilter::default(),
-        )
-        .unwrap()
+    fn plan_of(names: &[&'static str]) -> Arc<Plan> {
+        let types: Vec<Arc<dyn UserType>> = names
+            .iter()
+            .map(|n| Arc::new(Ty(n)) as Arc<dyn UserType>)
+            .collect();
+        Arc::new(Plan::new(types, &TagFilter::default()).unwrap())
     }
 
-    fn histogram(cell: &MixCell, plan: &Plan, type_idx: usize) -> [usize; 3] {
-        let mut view = MixView::default();
+    fn plan() -> Arc<Plan> {
+        plan_of(&["A", "B"])
+    }
+
+    fn histogram(cell: &MixCell, plan: &Arc<Plan>, type_idx: usize) -> [usize; 3] {
+        let mut view = MixView::new(plan.clone());
+        view.refresh(cell);
         let mut out = [0; 3];
         for i in 0..1000 {
-            match view.pick(cell, plan, type_idx, 0, f64::from(i) / 1000.0) {
+            match view.pick(type_idx, 0, f64::from(i) / 1000.0) {
                 Pick::Task(t) => out[t] += 1,
                 Pick::Extra(_) => out[2] += 1,
             }
@@ -257,7 +347,7 @@ mod tests {
     #[test]
     fn factors_and_extras_change_the_mix_until_cleared() {
         let plan = plan();
-        let cell = MixCell::default();
+        let cell = MixCell::new(plan.clone());
         assert_eq!(histogram(&cell, &plan, 0), [500, 500, 0]);
         let mix = TaskMix {
             factors: vec![("a".into(), 3.0)],
@@ -269,7 +359,7 @@ mod tests {
                 user_type: Some("B".into()),
             }],
         };
-        cell.set(&plan, Some(&mix));
+        cell.set(Some(&mix));
         assert_eq!(histogram(&cell, &plan, 0), [750, 250, 0], "A: a weighs 3");
         assert_eq!(
             histogram(&cell, &plan, 1),
@@ -277,29 +367,61 @@ mod tests {
             "B: + broken (4)"
         );
         // One view sees the change without being rebuilt.
-        let mut view = MixView::default();
-        assert!(
-            matches!(view.pick(&cell, &plan, 1, 0, 0.99), Pick::Extra(x) if &*x.name == "broken")
+        let mut view = MixView::new(plan.clone());
+        assert!(view.refresh(&cell).is_none(), "same plan");
+        assert!(matches!(view.pick(1, 0, 0.99), Pick::Extra(x) if &*x.name == "broken"));
+        cell.set(None);
+        assert!(view.refresh(&cell).is_none());
+        assert!(matches!(view.pick(1, 0, 0.99), Pick::Task(1)));
+    }
+
+    #[test]
+    fn a_new_plan_gets_the_mix_compiled_by_names() {
+        let plan = plan();
+        let cell = MixCell::new(plan.clone());
+        let mix = TaskMix {
+            factors: vec![],
+            extras: vec![ExtraRequest {
+                name: "broken".into(),
+                method: Method::GET,
+                path: "/broken".into(),
+                weight: 2,
+                user_type: Some("B".into()),
+            }],
+        };
+        cell.set(Some(&mix));
+        let mut view = MixView::new(plan.clone());
+        view.refresh(&cell);
+        // B moves from index 1 to index 0; C is new.
+        let next = plan_of(&["B", "C"]);
+        cell.set_plan(next.clone());
+        assert!(Arc::ptr_eq(&cell.plan(), &next));
+        let seen = view.refresh(&cell).expect("the plan changed");
+        assert!(Arc::ptr_eq(&seen, &next));
+        assert!(Arc::ptr_eq(view.plan(), &next));
+        assert_eq!(
+            histogram(&cell, &next, 0),
+            [250, 250, 500],
+            "B keeps its extra"
         );
-        cell.set(&plan, None);
-        assert!(matches!(view.pick(&cell, &plan, 1, 0, 0.99), Pick::Task(1)));
+        assert_eq!(histogram(&cell, &next, 1), [500, 500, 0], "C has none");
     }
 
     #[test]
     fn switching_everything_off_keeps_the_plan_mix() {
         let plan = plan();
-        let cell = MixCell::default();
+        let cell = MixCell::new(plan.clone());
         let mix = TaskMix {
             factors: vec![("a".into(), 0.0), ("b".into(), 0.0)],
             extras: vec![],
         };
-        cell.set(&plan, Some(&mix));
+        cell.set(Some(&mix));
         assert_eq!(histogram(&cell, &plan, 0), [500, 500, 0]);
         let mix = TaskMix {
             factors: vec![("a".into(), 0.0)],
             extras: vec![],
         };
-        cell.set(&plan, Some(&mix));
+        cell.set(Some(&mix));
         assert_eq!(histogram(&cell, &plan, 0), [0, 1000, 0]);
     }
 }

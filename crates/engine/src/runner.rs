@@ -20,6 +20,17 @@
 //! so the closed-model counting above is unchanged. The task mix ([`crate::mix`]) is shared
 //! with every user through an `Arc`; [`EngineHandle::set_task_mix`] swaps it without a
 //! message to the spawner. A user's life itself is in `life.rs`.
+//!
+//! # Hot reload
+//!
+//! [`EngineHandle::apply_plan`] swaps the plan while users run (a changed scenario file). The
+//! spawner publishes the new plan in the shared cell (users switch at their next task pick,
+//! see `life.rs`), maps its slots to the new plan's types by name, retires the users whose
+//! type is gone (after their current task, with `on_stop`), and derives the wanted users per
+//! type again: from the new weights and fixed counts for a total (`set_users`), or by type
+//! name for per-type counts (`set_users_by_type`: a master sends new ones). The usual pacing
+//! then retires surpluses and starts missing users at the current spawn rate, so the total
+//! holds. Users of a type that stays are never restarted.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -93,6 +104,7 @@ enum Command {
     SetUsers { users: u64, rate: f64 },
     SetUsersByType { counts: Vec<u64>, rate: f64 },
     SetArrivals(Option<Arrivals>),
+    ApplyPlan(Arc<Plan>),
     Stop,
 }
 
@@ -121,10 +133,9 @@ impl Engine {
         let (status_tx, status_rx) = watch::channel(initial);
         let finished = CancellationToken::new();
         let types = plan.entries().len();
-        let mix = Arc::new(MixCell::default());
+        let mix = Arc::new(MixCell::new(plan.clone()));
         let arrivals = ArrivalState::new(plan.distribution().first(100), &shutdown);
         let gate = arrivals.gate.clone();
-        let handle_plan = plan.clone();
         let spawner = Spawner {
             plan,
             client,
@@ -137,6 +148,7 @@ impl Engine {
             wanted: vec![0; types],
             running: vec![0; types],
             target: 0,
+            total: Some(0),
             rate: 1.0,
             allowance: 0.0,
             next_user_id: 1,
@@ -157,7 +169,6 @@ impl Engine {
             commands: tx,
             status: status_rx,
             finished,
-            plan: handle_plan,
             mix,
             gate,
         })
@@ -170,8 +181,7 @@ pub struct EngineHandle {
     commands: mpsc::UnboundedSender<Command>,
     status: watch::Receiver<EngineStatus>,
     finished: CancellationToken,
-    plan: Arc<Plan>,
-    /// The task mix users read (see [`crate::mix`]).
+    /// The plan and task mix users read (see [`crate::mix`]).
     mix: Arc<MixCell>,
     /// Open-model admission, shared with the spawner and arrived users.
     gate: SharedGate,
@@ -213,7 +223,20 @@ impl EngineHandle {
 
     /// Changes the task mix of every user, at its next task pick (`None`: the plan's own).
     pub fn set_task_mix(&self, mix: Option<&TaskMix>) {
-        self.mix.set(&self.plan, mix);
+        self.mix.set(mix);
+    }
+
+    /// Runs `plan` from now on, without stopping users (a scenario reload; see the module
+    /// docs). Users move to the new plan's type of the same name at their next task pick,
+    /// keeping their session; users of types it lacks are retired; per-type counts follow
+    /// the new plan at the spawn rate. The task mix (by names) applies to the new plan.
+    pub fn apply_plan(&self, plan: Arc<Plan>) {
+        let _ = self.commands.send(Command::ApplyPlan(plan));
+    }
+
+    /// The plan users run (or switch to at their next task pick).
+    pub fn plan(&self) -> Arc<Plan> {
+        self.mix.plan()
     }
 
     /// Stops every user after its current request (arrived users too, and new arrivals).
@@ -272,6 +295,9 @@ struct Spawner {
     /// Users running per user type (plan order), kept in step with `slots`.
     running: Vec<usize>,
     target: usize,
+    /// The total asked for by `set_users` (`None`: per-type counts were given instead), to
+    /// derive per-type counts again from a new plan.
+    total: Option<usize>,
     rate: f64,
     /// Spawn (or retire) credit accumulated at `rate`.
     allowance: f64,
@@ -313,6 +339,10 @@ impl Spawner {
                             last_arrival = Instant::now();
                         }
                         self.arrivals.set(settings);
+                    }
+                    Some(Command::ApplyPlan(plan)) => {
+                        self.apply_plan(plan);
+                        last = self.start_adjusting();
                     }
                     Some(Command::Stop) => self.stop_all(),
                     // Every handle is gone: nobody can drive us any more; run until shutdown.
@@ -365,6 +395,7 @@ impl Spawner {
             .distribution()
             .counts(wanted, self.plan.entries().len());
         self.apply_target(counts, rate);
+        self.total = Some(wanted);
     }
 
     fn set_target_by_type(&mut self, counts: &[u64], rate: f64) {
@@ -380,6 +411,54 @@ impl Spawner {
             })
             .collect();
         self.apply_target(counts, rate);
+        self.total = None;
+    }
+
+    /// Swaps the plan (see "Hot reload" in the module docs).
+    fn apply_plan(&mut self, plan: Arc<Plan>) {
+        // First the cell: a user spawned below must not see the old plan as newer.
+        self.mix.set_plan(plan.clone());
+        let old = std::mem::replace(&mut self.plan, plan);
+        let types = self.plan.entries().len();
+        let to_new: Vec<Option<usize>> = old
+            .entries()
+            .iter()
+            .map(|e| self.plan.entries().iter().position(|n| n.name == e.name))
+            .collect();
+        self.running = vec![0; types];
+        let mut kept = Vec::with_capacity(self.slots.len());
+        for mut slot in self.slots.drain(..) {
+            match to_new.get(slot.type_idx).copied().flatten() {
+                Some(t) => {
+                    slot.type_idx = t;
+                    self.running[t] += 1;
+                    kept.push(slot);
+                }
+                // Ends after its current task (it notices the plan change itself too).
+                None => slot.retire.cancel(),
+            }
+        }
+        self.slots = kept;
+        let wanted = match self.total {
+            Some(total) if !self.stopped => self.plan.distribution().counts(total, types),
+            _ => {
+                let mut wanted = vec![0; types];
+                for (i, &n) in self.wanted.iter().enumerate() {
+                    if let Some(t) = to_new.get(i).copied().flatten() {
+                        wanted[t] = n;
+                    }
+                }
+                wanted
+            }
+        };
+        self.target = wanted.iter().sum();
+        self.wanted = wanted;
+        self.arrivals.set_types(self.plan.distribution().first(100));
+        tracing::debug!(
+            retired = old.entries().len() - to_new.iter().flatten().count(),
+            "applied a new plan"
+        );
+        self.publish_current();
     }
 
     /// Users already running keep running; only the difference per type is started or retired.
@@ -618,3 +697,7 @@ impl Spawner {
 #[cfg(test)]
 #[path = "runner_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "reload_tests.rs"]
+mod reload_tests;

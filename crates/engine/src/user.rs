@@ -5,6 +5,9 @@
 //! the engine (by weight, or in order), then `on_stop`. The engine owns the loop, the think time
 //! and cancellation; a user only performs its steps through the [`Context`].
 //!
+//! On a scenario reload a running user moves to the new plan's type of the same name at its
+//! next task pick through [`UserType::adopt`], keeping its session.
+//!
 //! The YAML tier implements these traits in [`crate::yaml`]; a Rust crate implements them for
 //! logic a declarative file should not grow into (see `examples/rust_user.rs`).
 
@@ -83,11 +86,27 @@ pub trait UserType: Send + Sync + 'static {
     }
     /// A new user of this type. `user_id` is unique within the process.
     fn new_user(&self, user_id: u64) -> Box<dyn User>;
+
+    /// Takes over a running user of the type of the same name in the previous plan (a
+    /// scenario reload), at that user's next task pick. The user keeps its [`Context`]
+    /// (connection, cookies) whatever this returns; this decides what becomes of its own
+    /// state. `on_start` does not run again, so whatever it set up (a login token) must
+    /// carry over, or the user would run without it.
+    ///
+    /// The default keeps `previous` as it is: right for Rust types, whose code a reload
+    /// cannot change. The YAML tier moves the user's variables into a user of the new
+    /// scenario (see [`crate::yaml`]); a Rust type can downcast `previous` (a `User` is
+    /// `Any`) to carry state over in its own way.
+    fn adopt(&self, user_id: u64, previous: Box<dyn User>) -> Box<dyn User> {
+        let _ = user_id;
+        previous
+    }
 }
 
-/// One simulated person's behaviour.
+/// One simulated person's behaviour. `Any`, so that [`UserType::adopt`] can downcast the
+/// user it takes over.
 #[async_trait]
-pub trait User: Send {
+pub trait User: Send + std::any::Any {
     /// Runs once when the user starts (log in, load data). A failure is retried after a backoff
     /// pause before any task runs.
     async fn on_start(&mut self, _cx: &mut Context) -> Result<(), TaskError> {

@@ -3,7 +3,13 @@
 //! The scenario crate does the pure work (rendering a request from templates and user
 //! variables, judging a response: expected statuses, checks, extraction); this module only
 //! sequences steps and sends requests through the [`Context`].
+//!
+//! On a reload of the scenario file, [`UserType::adopt`] moves a running user's
+//! [`UserState`] (variables such as the token `on_start` extracted, its RNG and counter,
+//! its dataset rows) into a user of the new scenario's type of the same name, so users do
+//! not log in again.
 
+use std::any::Any;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -70,6 +76,23 @@ impl UserType for YamlUserType {
             scenario: self.scenario.clone(),
             index: self.index,
         })
+    }
+
+    fn adopt(&self, user_id: u64, previous: Box<dyn User>) -> Box<dyn User> {
+        let seen: &dyn Any = &*previous;
+        if !seen.is::<YamlUser>() {
+            // Not a YAML user (cannot happen on a reload of a file): keep it as it is.
+            return previous;
+        }
+        let any: Box<dyn Any + Send> = previous;
+        match any.downcast::<YamlUser>() {
+            Ok(old) => Box::new(YamlUser {
+                state: old.state.rebase(&self.scenario),
+                scenario: self.scenario.clone(),
+                index: self.index,
+            }),
+            Err(_) => self.new_user(user_id),
+        }
     }
 }
 

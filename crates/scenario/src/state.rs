@@ -174,6 +174,39 @@ impl UserState {
         }
     }
 
+    /// This user's state moved into `scenario` (a reload of the scenario file): the same id,
+    /// variables, RNG and `counter()`, with the new scenario's templates, `vars`, `env` and
+    /// datasets. A row drawn from a dataset is kept when the new scenario has a dataset of
+    /// that name (so a user keeps its identity); others are drawn again on first use.
+    pub fn rebase(self, scenario: &Scenario) -> UserState {
+        let globals = scenario.globals.clone();
+        let old = self.ctx.globals.clone();
+        let mut inner = self.ctx.lock();
+        let drawn = globals
+            .datasets
+            .iter()
+            .map(|d| {
+                old.dataset(&d.name)
+                    .and_then(|(i, _)| inner.drawn.get(i).cloned().flatten())
+            })
+            .collect();
+        let moved = Inner {
+            vars: std::mem::take(&mut inner.vars),
+            rng: inner.rng.clone(),
+            counter: inner.counter,
+            drawn,
+        };
+        drop(inner);
+        UserState {
+            ctx: Arc::new(UserCtx {
+                globals,
+                user: self.ctx.user.clone(),
+                inner: Mutex::new(moved),
+            }),
+            user_id: self.user_id,
+        }
+    }
+
     /// The numeric id given to [`UserState::new`].
     pub fn user_id(&self) -> u64 {
         self.user_id
@@ -237,6 +270,37 @@ fn mix(seed: u64, user_id: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rebase_keeps_variables_and_rows_of_datasets_that_remain() {
+        let old = crate::parse_str(
+            "users:\n  - name: A\n    tasks:\n      - { name: t, request: { path: /a } }\n",
+            "old.yaml",
+            std::path::Path::new("."),
+        )
+        .expect("parses");
+        let new = crate::parse_str(
+            "vars: { v: 2 }\nusers:\n  - name: A\n    tasks:\n      - { name: t, request: { path: /b } }\n",
+            "new.yaml",
+            std::path::Path::new("."),
+        )
+        .expect("parses");
+        let mut state = UserState::new(&old, 9);
+        state.set_var("token", serde_json::json!("tok-1"));
+        state.ctx.lock().counter = 5;
+        let moved = state.rebase(&new);
+        assert_eq!(moved.user_id(), 9);
+        assert_eq!(moved.get_var("token"), Some(serde_json::json!("tok-1")));
+        assert_eq!(moved.ctx.lock().counter, 5);
+        assert!(
+            moved
+                .ctx
+                .globals
+                .vars
+                .get_attr("v")
+                .is_ok_and(|v| !v.is_undefined())
+        );
+    }
 
     #[test]
     fn mix_differs_by_id_and_seed() {

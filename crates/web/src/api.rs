@@ -111,7 +111,7 @@ pub async fn workers(State(state): State<AppState>) -> Json<Value> {
 /// `GET /api/ratio`: user types and tasks as shares.
 pub async fn ratio(State(state): State<AppState>) -> Json<Value> {
     let status = state.controller().status();
-    let r = ratio::ratio(state.controller().plan(), &status.user_types);
+    let r = ratio::ratio(&state.controller().plan(), &status.user_types);
     Json(to_rounded_value(&r))
 }
 
@@ -238,7 +238,7 @@ pub(crate) fn report_info(state: &AppState) -> ReportInfo {
     ReportInfo {
         scenario: state.info().scenario.clone(),
         host: state.controller().status().host,
-        plan: Some(state.controller().plan().clone()),
+        plan: Some(state.controller().plan()),
     }
 }
 

@@ -102,6 +102,11 @@ struct StateLabels {
     state: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ResultLabels {
+    result: String,
+}
+
 /// One row's histogram, already counted: `buckets` holds per-bucket (not cumulative) counts,
 /// ending with `+Inf`, as `MetricEncoder::encode_histogram` expects.
 #[derive(Debug)]
@@ -277,6 +282,23 @@ fn register_run(registry: &mut Registry, status: &Status) {
         "cicada_arrivals",
         "Open-model arrivals admitted (each runs its iterations and leaves)",
         arrived,
+    );
+    // Both results are always present, so a rate() over an error never sees a new series.
+    let reloads = Family::<ResultLabels, Counter>::default();
+    for (result, n) in [
+        ("ok", status.scenario.reloads_ok),
+        ("error", status.scenario.reloads_error),
+    ] {
+        reloads
+            .get_or_create(&ResultLabels {
+                result: result.into(),
+            })
+            .inc_by(n);
+    }
+    registry.register(
+        "cicada_scenario_reloads",
+        "Scenario file reloads: applied (ok) or refused (error)",
+        reloads,
     );
 }
 

@@ -5,7 +5,7 @@
 //! plus the run's state. Floats are rounded to 6 decimals (times are microsecond-resolution
 //! milliseconds anyway), which keeps the once-a-second live payload small.
 
-use cicada_control::{Controller, RunState, ShapeState, Status};
+use cicada_control::{Controller, RunState, ScenarioStatus, ShapeState, Status};
 use cicada_engine::ArrivalCounts;
 use cicada_stats::{EntrySnapshot, FailureSnapshot, Snapshot};
 use serde::Serialize;
@@ -45,6 +45,8 @@ pub(crate) struct StatusView<'a> {
     shape_incidents: &'a [String],
     /// The shape's running bursts.
     shape_bursts: u32,
+    /// The scenario that runs and the outcome of the last reload.
+    scenario: &'a ScenarioStatus,
 }
 
 impl<'a> StatusView<'a> {
@@ -62,6 +64,7 @@ impl<'a> StatusView<'a> {
             arrivals: status.arrivals,
             shape_incidents: &status.shape_incidents,
             shape_bursts: status.shape_bursts,
+            scenario: &status.scenario,
         }
     }
 }

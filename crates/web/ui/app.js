@@ -78,6 +78,31 @@ class App {
     b.hidden = !message;
   }
 
+  /**
+   * A refused scenario reload (the file changed but does not load): a banner with its errors
+   * until a later reload succeeds or the user dismisses this one (remembered by its time).
+   */
+  reloadNotice(scenario) {
+    const last = scenario && scenario.last_reload;
+    const failed = Boolean(last && !last.ok);
+    const key = failed ? `${last.at}:${last.digest}` : '';
+    const banner = byId('reload-banner');
+    banner.hidden = !failed || this.reloadDismissed === key;
+    if (!failed) return;
+    const at = new Date(last.at * 1000).toLocaleTimeString();
+    setText(byId('reload-banner-text'),
+      `Scenario reload refused at ${at}: ${scenario.origin || 'the scenario'} has errors; the previous scenario keeps running.`);
+    setText(byId('reload-errors'), (last.errors || []).join('\n'));
+    if (!this.reloadDismissHooked) {
+      this.reloadDismissHooked = true;
+      byId('btn-reload-dismiss').addEventListener('click', () => {
+        this.reloadDismissed = this.reloadKey;
+        byId('reload-banner').hidden = true;
+      });
+    }
+    this.reloadKey = key;
+  }
+
   onConnection(ok) {
     const c = byId('connection');
     setText(c, ok ? 'live' : 'connection lost, reconnecting…');
@@ -97,6 +122,7 @@ class App {
     const stats = update.stats;
     this.controls.show(stats);
     this.shape.onStats(stats);
+    this.reloadNotice(stats.scenario);
     failuresBadge(stats);
     if (this.series.second) appendPoint(this.series.second, update.point, this.info.history_len);
     if (this.series.minute) appendPoint(this.series.minute, update.long_point, this.info.long_history_len);

@@ -5,6 +5,11 @@
 //! - [`state`]: the workers table and the desired users; the 100 ms tick that drops lost
 //!   workers and moves users at the spawn rate.
 //! - [`balance`]: the split of users over workers, and the paced steps towards it.
+//!
+//! A reloaded scenario file ([`Fleet::apply_plan`] on the [`ClusterFleet`]) replaces the
+//! master's plan and scenario message, maps every per-type count to the new type names, and
+//! broadcasts the scenario: workers swap it in without restarting their users (see
+//! [`crate::worker`]); workers that connect later get it like any scenario.
 
 pub mod balance;
 mod service;
@@ -62,7 +67,8 @@ pub enum MasterError {
 
 /// What the service, the ticker and the fleet share.
 pub(crate) struct Shared {
-    plan: Arc<Plan>,
+    /// Replaced by a scenario reload ([`Fleet::apply_plan`]).
+    plan: Mutex<Arc<Plan>>,
     state: Mutex<State>,
     stats: Mutex<Interval>,
     token: Option<String>,
@@ -112,7 +118,7 @@ impl Master {
         })?;
         let state = State::new(&plan, spec.to_update(), config.default_rate);
         let shared = Arc::new(Shared {
-            plan,
+            plan: Mutex::new(plan),
             state: Mutex::new(state),
             stats: Mutex::new(Interval::new()),
             token: config.token.clone().filter(|t| !t.is_empty()),
@@ -216,18 +222,15 @@ fn state_name(state: WorkerState) -> &'static str {
 #[async_trait]
 impl Fleet for ClusterFleet {
     fn set_users(&self, users: u64, spawn_rate: f64) {
-        let n = usize::try_from(users).unwrap_or(usize::MAX);
-        let types = self.shared.plan.entries().len();
-        let totals: Vec<u64> = self
+        let plan = self
             .shared
             .plan
-            .distribution()
-            .counts(n, types)
-            .into_iter()
-            .map(|c| c as u64)
-            .collect();
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
         let mut state = self.shared.lock();
-        state.set_users(totals, spawn_rate);
+        state.set_users(state::split(&plan, users), spawn_rate);
+        state.desired.users = users;
         state.tick(&self.shared.timings);
     }
 
@@ -266,6 +269,45 @@ impl Fleet for ClusterFleet {
         state.broadcast(&crate::proto::MasterMessage {
             kind: Some(master_message::Kind::Mix(update)),
         });
+        Ok(())
+    }
+
+    /// A reloaded scenario file: every worker (and every worker that connects later) gets
+    /// the new scenario and swaps it in without restarting its users; per-type counts
+    /// follow the new plan (see [`State::apply_plan`]).
+    fn apply_plan(
+        &self,
+        plan: Arc<Plan>,
+        text: Option<&cicada_control::ScenarioText>,
+    ) -> Result<(), ControlError> {
+        let Some(text) = text else {
+            return Err(ControlError::Unsupported("reloading a built-in scenario"));
+        };
+        let update = {
+            let mut spec = self
+                .shared
+                .spec
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            spec.source = crate::scenario::ScenarioSource::Yaml {
+                origin: text.origin.clone(),
+                text: text.text.clone(),
+                files: text.files.clone(),
+            };
+            spec.to_update()
+        };
+        *self
+            .shared
+            .plan
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = plan.clone();
+        let mut state = self.shared.lock();
+        state.apply_plan(&plan, update.clone());
+        state.broadcast(&crate::proto::MasterMessage {
+            kind: Some(master_message::Kind::Scenario(update)),
+        });
+        // Assignments by the new type names follow the scenario on each stream.
+        state.tick(&self.shared.timings);
         Ok(())
     }
 

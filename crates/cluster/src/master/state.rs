@@ -17,11 +17,23 @@ use crate::proto::{
 #[derive(Clone, Debug)]
 pub(crate) struct Desired {
     pub totals: Vec<u64>,
+    /// The total last asked for (the totals split it by the plan's weights).
+    pub users: u64,
     pub rate: f64,
     pub stopped: bool,
     /// Someone (the UI, the API, autostart) asked for a number. Until then the master adopts
     /// what workers report, and the desired totals are the sum of that.
     pub chosen: bool,
+}
+
+/// `users` split over the plan's types by their weights and fixed counts.
+pub(crate) fn split(plan: &Plan, users: u64) -> Vec<u64> {
+    let n = usize::try_from(users).unwrap_or(usize::MAX);
+    plan.distribution()
+        .counts(n, plan.entries().len())
+        .into_iter()
+        .map(|c| c as u64)
+        .collect()
 }
 
 /// One worker as the master knows it.
@@ -94,6 +106,7 @@ impl State {
         State {
             desired: Desired {
                 totals: vec![0; plan_types.len()],
+                users: 0,
                 rate,
                 stopped: false,
                 chosen: false,
@@ -146,6 +159,7 @@ impl State {
     pub fn set_users(&mut self, totals: Vec<u64>, rate: f64) {
         let first = !self.desired.chosen || self.desired.stopped;
         self.desired = Desired {
+            users: totals.iter().sum(),
             totals,
             rate,
             stopped: false,
@@ -155,6 +169,40 @@ impl State {
             // Start the first users at once rather than after a tick.
             self.budget = self.budget.max(1.0);
         }
+    }
+
+    /// A reloaded scenario: the new types by name, each worker's counts and the desired
+    /// totals mapped to them. A total someone asked for is split again by the new plan's
+    /// weights (so the total holds); adopted counts keep their types by name (a removed
+    /// type's users are gone). Assignments are sent again, by the new names, at the next
+    /// tick, after the scenario on each worker's stream.
+    pub fn apply_plan(&mut self, plan: &Plan, scenario: ScenarioUpdate) {
+        let names: Vec<String> = plan.entries().iter().map(|e| e.name.clone()).collect();
+        let remap = |old: &[u64]| -> Vec<u64> {
+            names
+                .iter()
+                .map(|n| {
+                    self.plan_types
+                        .iter()
+                        .position(|o| o == n)
+                        .and_then(|i| old.get(i).copied())
+                        .unwrap_or(0)
+                })
+                .collect()
+        };
+        let totals = if self.desired.chosen && !self.desired.stopped {
+            split(plan, self.desired.users)
+        } else {
+            remap(&self.desired.totals)
+        };
+        for e in self.workers.values_mut() {
+            e.running = remap(&e.running);
+            e.assigned = remap(&e.assigned);
+            e.sent = None;
+        }
+        self.desired.totals = totals;
+        self.plan_types = names;
+        self.scenario = scenario;
     }
 
     /// Sends `message` to every connected worker.
@@ -304,5 +352,50 @@ impl State {
                 spawn_rate: if rate.is_finite() { rate } else { 0.0 },
             })),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    fn plan(types: &[(&str, u32)]) -> Plan {
+        let mut text = String::from("users:\n");
+        for (name, weight) in types {
+            text.push_str(&format!(
+                "  - name: {name}\n    weight: {weight}\n    tasks:\n      - {{ name: t, request: {{ path: /x }} }}\n"
+            ));
+        }
+        let scenario =
+            cicada_scenario::parse_str(&text, "t.yaml", std::path::Path::new(".")).expect("parses");
+        Plan::new(
+            cicada_engine::yaml::user_types(&Arc::new(scenario)),
+            &cicada_engine::TagFilter::default(),
+        )
+        .expect("plan")
+    }
+
+    #[test]
+    fn a_new_plan_splits_the_asked_total_again_and_adopted_counts_go_by_name() {
+        let old = plan(&[("A", 3), ("B", 1)]);
+        let mut state = State::new(&old, ScenarioUpdate::default(), 1.0);
+        state.set_users(split(&old, 8), 1.0);
+        assert_eq!(state.desired.totals, [6, 2]);
+        let new = plan(&[("C", 1), ("A", 1)]);
+        state.apply_plan(&new, ScenarioUpdate::default());
+        assert_eq!(state.plan_types, ["C", "A"]);
+        assert_eq!(
+            state.desired.totals,
+            [4, 4],
+            "8 users split by the new weights"
+        );
+
+        // Before anyone asked for a number (adopted counts): kept by type name.
+        let mut adopted = State::new(&old, ScenarioUpdate::default(), 1.0);
+        adopted.desired.totals = vec![5, 1];
+        adopted.apply_plan(&new, ScenarioUpdate::default());
+        assert_eq!(adopted.desired.totals, [0, 5]);
     }
 }

@@ -9,6 +9,10 @@
 //! what it runs, which the master adopts. With `--orphan-timeout`, users stop after that long
 //! without a master. Statistics wait in the [`outbox::Outbox`] until acknowledged.
 //!
+//! A new scenario from the master with the same host and trace settings (the master's file
+//! was reloaded) is swapped into the running engine: users keep running and move to the new
+//! types of the same name at their next task pick. A new host restarts the engine.
+//!
 //! SIGTERM (the `shutdown` token): stop users (each ends after its current request, bounded by
 //! the stop timeout), send the last statistics, wait briefly for their acknowledgement, say
 //! goodbye and return, well inside Kubernetes' 30 s grace period.
@@ -81,6 +85,8 @@ struct Running {
     engine: EngineHandle,
     plan: Arc<Plan>,
     digest: String,
+    /// What the engine was started with (to tell a reload from a host change).
+    spec: ScenarioSpec,
     /// Cancels this engine only.
     stop: CancellationToken,
 }
@@ -134,7 +140,9 @@ pub(crate) struct Agent<'a> {
 }
 
 impl Agent<'_> {
-    /// Runs the master's scenario; the same digest keeps the users that run.
+    /// Runs the master's scenario; the same digest keeps the users that run. A new scenario
+    /// for the same host and trace settings (a reloaded file) is swapped in without
+    /// restarting users ([`Agent::swap_scenario`]); anything else starts a new engine.
     fn apply_scenario(&mut self, update: &ScenarioUpdate) {
         if self
             .running
@@ -147,6 +155,14 @@ impl Agent<'_> {
             self.error = "the master sent a scenario without a source".into();
             return;
         };
+        if self.running.as_ref().is_some_and(|r| {
+            r.spec.host == spec.host
+                && r.spec.trace_mode == spec.trace_mode
+                && r.spec.trace_sample_ratio == spec.trace_sample_ratio
+        }) {
+            self.swap_scenario(&spec, &update.digest);
+            return;
+        }
         match self.start_engine(&spec, &update.digest) {
             Ok(running) => {
                 tracing::info!(scenario = spec.name(), host = %spec.host, "running the master's scenario");
@@ -165,6 +181,38 @@ impl Agent<'_> {
                 self.error = e;
             }
         }
+    }
+
+    /// Hot reload: the running engine takes the new plan (users move to the new types of the
+    /// same name at their next task pick; see `cicada_engine::runner`). A scenario this
+    /// worker cannot build (the master validated it, so this is rare: e.g. a built-in it
+    /// lacks) is reported in the log and the heartbeat, and the old one keeps running.
+    fn swap_scenario(&mut self, spec: &ScenarioSpec, digest: &str) {
+        let plan = match (self.factory)(spec) {
+            Ok(plan) => plan,
+            Err(e) => {
+                tracing::error!(
+                    scenario = spec.name(),
+                    "cannot run the master's new scenario; the previous one keeps running: {e}"
+                );
+                self.error = e;
+                return;
+            }
+        };
+        let Some(running) = self.running.as_mut() else {
+            return;
+        };
+        running.engine.apply_plan(plan.clone());
+        running.plan = plan;
+        running.digest = digest.to_owned();
+        running.spec = spec.clone();
+        tracing::info!(
+            scenario = spec.name(),
+            "reloaded the master's scenario; users keep running"
+        );
+        self.error.clear();
+        // The assignment is by type names: map it to the new plan's types.
+        self.apply_assignment();
     }
 
     fn start_engine(&self, spec: &ScenarioSpec, digest: &str) -> Result<Running, String> {
@@ -193,6 +241,7 @@ impl Agent<'_> {
             engine,
             plan,
             digest: digest.to_owned(),
+            spec: spec.clone(),
             stop,
         })
     }

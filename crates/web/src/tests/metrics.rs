@@ -74,6 +74,7 @@ async fn metrics_match_the_statistics() {
         "# TYPE cicada_users gauge",
         "# TYPE cicada_target_users gauge",
         "# TYPE cicada_workers gauge",
+        "# TYPE cicada_scenario_reloads_total counter",
         "# TYPE process_cpu_seconds_total counter",
         "# TYPE process_resident_memory_bytes gauge",
     ] {
@@ -126,6 +127,11 @@ async fn metrics_match_the_statistics() {
         );
     }
     assert_eq!(sample(&body, "cicada_target_users"), Some(0.0));
+    assert_eq!(
+        sample(&body, "cicada_scenario_reloads_total{result=\"error\"}"),
+        Some(0.0),
+        "both results are present from the start"
+    );
     assert_eq!(
         sample(&body, "cicada_workers{state=\"stopped\"}"),
         Some(1.0)
