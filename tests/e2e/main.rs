@@ -17,3 +17,4 @@ mod shape;
 mod target;
 mod util;
 mod web;
+mod worker_metrics;
