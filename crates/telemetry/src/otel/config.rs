@@ -19,6 +19,10 @@
 //! | resource | `OTEL_RESOURCE_ATTRIBUTES`: `k=v,...` (values percent-decoded) | none |
 //! | queue | `OTEL_BSP_MAX_QUEUE_SIZE`, `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`, `OTEL_BSP_SCHEDULE_DELAY` (ms) | 8192, 512, 1000 ms |
 //!
+//! Metrics (`--otel-metrics`, [`super::metrics_config`]) resolve the same settings with
+//! [`Signal::Metrics`]: `OTEL_EXPORTER_OTLP_METRICS_*` instead of `..._TRACES_...`, and
+//! `/v1/metrics` appended to an http/protobuf base endpoint.
+//!
 //! Header values are secrets (API keys): errors name the header, never its value, and
 //! `Debug` of [`OtelConfig`] hides them.
 
