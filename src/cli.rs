@@ -204,6 +204,12 @@ pub struct RunArgs {
     #[arg(long, env = "CICADA_OTEL_ENDPOINT", value_name = "URL")]
     pub otel_endpoint: Option<String>,
 
+    /// Export the key metrics (requests, failures, latency histogram, users) over OTLP every
+    /// OTEL_METRIC_EXPORT_INTERVAL (default 60 s), to the spans' endpoint; on a master, the
+    /// totals of all workers (see docs/observability.md).
+    #[arg(long, env = "CICADA_OTEL_METRICS")]
+    pub otel_metrics: bool,
+
     /// Seed for the users' random choices (default: random).
     #[arg(long, env = "CICADA_SEED", value_name = "N")]
     pub seed: Option<u64>,
@@ -486,6 +492,45 @@ pub struct WorkerArgs {
     /// OTLP collector URL (implies --otel).
     #[arg(long, env = "CICADA_OTEL_ENDPOINT", value_name = "URL")]
     pub otel_endpoint: Option<String>,
+
+    /// Export this worker's own key metrics over OTLP every OTEL_METRIC_EXPORT_INTERVAL
+    /// (default 60 s), to the spans' endpoint.
+    #[arg(long, env = "CICADA_OTEL_METRICS")]
+    pub otel_metrics: bool,
+
+    /// Serve this worker's own /metrics (and /healthz) on this port; 0 picks a free port (the
+    /// URL is printed at start). Absent: no HTTP server.
+    #[arg(long, env = "CICADA_METRICS_PORT", value_name = "PORT")]
+    pub metrics_port: Option<u16>,
+
+    /// Address of --metrics-port (0.0.0.0: every interface, as Prometheus in another pod needs).
+    #[arg(
+        long,
+        env = "CICADA_METRICS_HOST",
+        default_value = "0.0.0.0",
+        value_name = "ADDR"
+    )]
+    pub metrics_host: String,
+
+    /// Upper bounds of the /metrics latency histogram, seconds, comma-separated, ascending.
+    #[arg(
+        long,
+        env = "CICADA_METRICS_BUCKETS",
+        value_delimiter = ',',
+        default_value = "0.005,0.01,0.025,0.05,0.1,0.25,0.5,1,2.5,5,10",
+        value_name = "SECONDS,..."
+    )]
+    pub metrics_buckets: Vec<f64>,
+
+    /// Distinct statistics rows this worker's own metrics keep before further ones share an
+    /// overflow row.
+    #[arg(
+        long,
+        env = "CICADA_MAX_ENTRIES",
+        default_value_t = 1000,
+        value_name = "N"
+    )]
+    pub max_entries: usize,
 
     /// Logging.
     #[command(flatten)]

@@ -12,6 +12,7 @@ use std::time::Duration;
 use cicada_cluster::master::{Master, MasterConfig, Timings};
 use cicada_cluster::scenario::{ScenarioSource, ScenarioSpec};
 use cicada_cluster::tls::TlsFiles;
+use cicada_cluster::worker::metrics::WorkerMetrics;
 use cicada_cluster::worker::{self, WorkerConfig, WorkerError};
 use cicada_control::Controller;
 use cicada_engine::trace::TraceMode;
@@ -20,8 +21,11 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cli::{ClusterArgs, MasterArgs, WorkerArgs};
 use crate::config::{Source, client_config, parse_duration};
+use crate::launch::ExportCounters;
+use crate::otel::{OtelMetrics, controller_source};
 use crate::registry::Registry;
 use crate::start_gate::StartGate;
+use crate::worker_metrics::{self, MetricsServer};
 use crate::{exit, launch, signal, usage_error};
 
 fn tls_files(args: &ClusterArgs) -> TlsFiles {
@@ -118,7 +122,17 @@ pub(crate) fn master(args: &MasterArgs, registry: &Registry) -> ExitCode {
             fleet: master.fleet(),
             expect_workers,
         };
-        launch::steer(prepared, controller, gate, shutdown, None).await
+        // The master's metrics are the merged statistics of every worker.
+        let metrics = OtelMetrics::start(prepared.cfg.otel_metrics.as_ref(), || {
+            controller_source(&controller, &prepared.cfg.metrics_buckets)
+        })?;
+        let counters = ExportCounters {
+            spans: None,
+            metrics: metrics.counters(),
+        };
+        let outcome = launch::steer(prepared, controller, gate, shutdown, counters).await;
+        metrics.stop().await;
+        outcome
     });
     launch::finish(runtime, result)
 }
@@ -177,6 +191,24 @@ pub(crate) fn worker(args: &WorkerArgs, registry: &Registry) -> ExitCode {
         Ok(o) => o,
         Err(e) => return usage_error(e),
     };
+    let mut otel_metrics = match crate::config::resolve_otel_metrics(
+        args.otel_metrics,
+        args.otel_endpoint.as_deref(),
+        "cicada",
+        &env_var,
+    ) {
+        Ok(o) => o,
+        Err(e) => return usage_error(e),
+    };
+    let buckets = match crate::config::check_buckets(&args.metrics_buckets) {
+        Ok(b) => b,
+        Err(e) => return usage_error(e),
+    };
+    if args.metrics_host.trim().is_empty() {
+        return usage_error(
+            "invalid value for --metrics-host (CICADA_METRICS_HOST): empty address",
+        );
+    }
     if let Err(e) = cicada_telemetry::init_logging(log_format, &args.log.log_level) {
         return usage_error(e);
     }
@@ -185,6 +217,21 @@ pub(crate) fn worker(args: &WorkerArgs, registry: &Registry) -> ExitCode {
         .clone()
         .filter(|id| !id.trim().is_empty())
         .unwrap_or_else(cicada_control::process::host_name);
+    // Every worker exports the same series: the instance id keeps them apart in the backend.
+    if let Some(m) = &mut otel_metrics
+        && !m
+            .transport
+            .resource
+            .iter()
+            .any(|(k, _)| k == "service.instance.id")
+    {
+        m.transport
+            .resource
+            .push(("service.instance.id".into(), id.clone()));
+    }
+    // The worker's own totals, kept only when something reads them.
+    let own = (args.metrics_port.is_some() || otel_metrics.is_some())
+        .then(|| WorkerMetrics::new(id.clone(), args.max_entries));
     let config = WorkerConfig {
         master_host,
         master_port: args.master_port,
@@ -196,6 +243,7 @@ pub(crate) fn worker(args: &WorkerArgs, registry: &Registry) -> ExitCode {
         client,
         max_backoff: Duration::from_secs(5),
         spans: None,
+        metrics: own.clone(),
     };
     let users = match launch::runtime(args.worker_threads) {
         Ok(rt) => rt,
@@ -204,6 +252,37 @@ pub(crate) fn worker(args: &WorkerArgs, registry: &Registry) -> ExitCode {
     let otel = match users.block_on(async { crate::otel::Otel::start(otel.as_ref()) }) {
         Ok(o) => o,
         Err(e) => return usage_error(format!("{e:#}")),
+    };
+    let exported = users.block_on(async {
+        OtelMetrics::start(otel_metrics.as_ref(), || match &own {
+            Some(m) => worker_metrics::otlp_source(m, &buckets),
+            None => std::sync::Arc::new(Vec::new),
+        })
+    });
+    let exported = match exported {
+        Ok(o) => o,
+        Err(e) => return usage_error(format!("{e:#}")),
+    };
+    let server = match (&own, args.metrics_port) {
+        (Some(m), Some(port)) => {
+            let source = worker_metrics::scrape_source(
+                m,
+                &buckets,
+                otel.queue().map(|q| q.counters().clone()),
+                exported.counters(),
+            );
+            match MetricsServer::start(&args.metrics_host, port, source) {
+                Ok(server) => {
+                    let url = format!("http://{}/metrics", server.local_addr());
+                    // On stdout for scripts that start workers on port 0, like the web UI's URL.
+                    println!("metrics: {url}");
+                    tracing::info!("metrics on {url}");
+                    Some(server)
+                }
+                Err(e) => return usage_error(e),
+            }
+        }
+        _ => None,
     };
     let config = WorkerConfig {
         spans: otel.queue(),
@@ -214,8 +293,13 @@ pub(crate) fn worker(args: &WorkerArgs, registry: &Registry) -> ExitCode {
     tracing::info!(id = %config.id, master = %config.master_host, port = config.master_port, "worker starting");
     let factory = |spec: &ScenarioSpec| plan_of(spec, registry);
     let result = worker::run(config, &factory, users.handle().clone(), shutdown);
-    // Users have ended: send the spans they queued (bounded) before exiting.
+    // Users have ended: send the spans they queued (bounded) before exiting, and the final
+    // totals over OTLP.
     users.block_on(otel.stop());
+    users.block_on(exported.stop());
+    if let Some(server) = server {
+        server.stop();
+    }
     users.shutdown_timeout(Duration::from_secs(1));
     match result {
         Ok(()) => ExitCode::from(exit::OK),

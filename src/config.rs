@@ -12,7 +12,9 @@ use cicada_engine::TagFilter;
 use cicada_engine::client::ClientConfig;
 use cicada_stats::StatsConfig;
 use cicada_telemetry::LogFormat;
-use cicada_telemetry::otel::{OtelConfig, OtelConfigError, OtelFlags};
+use cicada_telemetry::otel::{
+    OtelConfig, OtelConfigError, OtelFlags, OtelMetricsConfig, OtelMetricsFlags,
+};
 use url::Url;
 
 use crate::cli::{ClientArgs, LogArgs, RunArgs, ScenarioArgs};
@@ -94,6 +96,10 @@ pub struct RunConfig {
     pub html: Option<PathBuf>,
     /// OTLP span export (`--otel`); `None`: off.
     pub otel: Option<OtelConfig>,
+    /// OTLP metric export (`--otel-metrics`); `None`: off.
+    pub otel_metrics: Option<OtelMetricsConfig>,
+    /// `--metrics-buckets`: latency histogram bounds, seconds (checked).
+    pub metrics_buckets: Vec<f64>,
     /// `--shape FILE`: a load shape file (else the scenario's `shape:` section, if any).
     pub shape_file: Option<PathBuf>,
     /// `--time-scale`: virtual seconds of the load shape per real second.
@@ -302,6 +308,13 @@ impl RunConfig {
             });
         }
         let otel = resolve_otel(args.otel, args.otel_endpoint.as_deref(), "cicada", env)?;
+        let otel_metrics = resolve_otel_metrics(
+            args.otel_metrics,
+            args.otel_endpoint.as_deref(),
+            "cicada",
+            env,
+        )?;
+        let metrics_buckets = check_buckets(&args.metrics_buckets)?;
         let time_scale =
             cicada_scenario::ShapeClock::parse_scale(&args.time_scale).map_err(|e| {
                 ConfigError::Invalid {
@@ -349,6 +362,8 @@ impl RunConfig {
             autostart: Self::wants_autostart(args, env),
             html: args.html.clone(),
             otel,
+            otel_metrics,
+            metrics_buckets,
         })
     }
 
@@ -374,6 +389,35 @@ pub fn resolve_otel(
         endpoint: endpoint.map(str::to_string),
     };
     Ok(OtelConfig::resolve(&flags, default_service, env)?)
+}
+
+/// The OTLP metric export settings from `--otel-metrics`, `--otel-endpoint` (a base shared with
+/// spans) and the `OTEL_*` variables.
+pub fn resolve_otel_metrics(
+    enabled: bool,
+    endpoint: Option<&str>,
+    default_service: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<OtelMetricsConfig>, ConfigError> {
+    let flags = OtelMetricsFlags {
+        enabled,
+        endpoint: endpoint.map(str::to_string),
+    };
+    Ok(OtelMetricsConfig::resolve(&flags, default_service, env)?)
+}
+
+/// `--metrics-buckets`, checked (1 to 64 ascending positive bounds).
+pub fn check_buckets(bounds: &[f64]) -> Result<Vec<f64>, ConfigError> {
+    cicada_web::metrics::validate_buckets(bounds).map_err(|e| ConfigError::Invalid {
+        flag: "--metrics-buckets (CICADA_METRICS_BUCKETS)",
+        value: bounds
+            .iter()
+            .map(f64::to_string)
+            .collect::<Vec<_>>()
+            .join(","),
+        reason: e.to_string(),
+    })?;
+    Ok(bounds.to_vec())
 }
 
 /// A seed from the clock and the process id: distinct per run, no global RNG needed.
@@ -531,6 +575,25 @@ mod tests {
             err.to_string().contains("OTEL_EXPORTER_OTLP_PROTOCOL"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn otel_metrics_are_opt_in_and_share_the_endpoint() {
+        let env = env_of(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4317")]);
+        let c = RunConfig::resolve(&args(&["-f", "s", "--otel"]), &env).unwrap();
+        assert!(c.otel_metrics.is_none(), "spans do not imply metrics");
+        let c = RunConfig::resolve(
+            &args(&["-f", "s", "--otel-metrics", "--otel-endpoint", "http://c:9"]),
+            &env,
+        )
+        .unwrap();
+        let m = c.otel_metrics.unwrap();
+        assert_eq!(m.transport.endpoint, "http://c:9");
+        assert_eq!(m.interval, std::time::Duration::from_secs(60));
+        assert_eq!(c.metrics_buckets.len(), 11);
+        let err = RunConfig::resolve(&args(&["-f", "s", "--metrics-buckets", "1,0.5"]), &env)
+            .unwrap_err();
+        assert!(err.to_string().contains("--metrics-buckets"), "{err}");
     }
 
     #[test]

@@ -9,18 +9,18 @@ use std::time::Duration;
 use cicada_control::Controller;
 use cicada_engine::{EngineConfig, Plan};
 use cicada_telemetry::LogBuffer;
-use cicada_telemetry::otel::OtelCounters;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use crate::cli::RunArgs;
 use crate::config::RunConfig;
 use crate::headless::{self, Outcome};
-use crate::otel::Otel;
+use crate::otel::{Otel, OtelMetrics, controller_source};
 use crate::registry::Registry;
 use crate::reload;
 use crate::source::{self, Loaded};
 use crate::start_gate::StartGate;
+pub(crate) use crate::web_run::ExportCounters;
 use crate::web_run::{self, WebSettings};
 use crate::{exit, reports, usage_error};
 
@@ -123,10 +123,18 @@ pub(crate) async fn drive(
         prepared.cfg.stats.clone(),
         CancellationToken::new(),
     )?;
-    let counters = otel.queue().map(|q| q.counters().clone());
+    let metrics = OtelMetrics::start(prepared.cfg.otel_metrics.as_ref(), || {
+        controller_source(&controller, &prepared.cfg.metrics_buckets)
+    })?;
+    let counters = ExportCounters {
+        spans: otel.queue().map(|q| q.counters().clone()),
+        metrics: metrics.counters(),
+    };
     let outcome = steer(prepared, controller, StartGate::Now, shutdown, counters).await;
-    // Every user has ended: what they exported is queued; send it (bounded) before exiting.
+    // Every user has ended: what they exported is queued; send it (bounded) before exiting,
+    // and the final totals with it.
     otel.stop().await;
+    metrics.stop().await;
     outcome
 }
 
@@ -136,7 +144,7 @@ pub(crate) async fn steer(
     controller: Controller,
     gate: StartGate,
     shutdown: CancellationToken,
-    span_counters: Option<OtelCounters>,
+    counters: ExportCounters,
 ) -> anyhow::Result<Outcome> {
     let Prepared {
         cfg,
@@ -170,7 +178,7 @@ pub(crate) async fn steer(
     }
     match &web {
         None => headless::run(&cfg, controller, gate, shutdown).await,
-        Some(web) => web_run::run(&cfg, web, controller, gate, shutdown, logs, span_counters).await,
+        Some(web) => web_run::run(&cfg, web, controller, gate, shutdown, logs, counters).await,
     }
 }
 

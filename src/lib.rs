@@ -39,6 +39,7 @@ mod start_gate;
 mod target_cmd;
 mod validate;
 pub mod web_run;
+mod worker_metrics;
 
 use std::process::ExitCode;
 

@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use cicada_control::Controller;
 use cicada_telemetry::LogBuffer;
-use cicada_telemetry::otel::OtelCounters;
+use cicada_telemetry::otel::{MetricExportCounters, OtelCounters};
 use cicada_web::{AppState, Credentials, ReportInfo, RunInfo, SwarmDefaults, WebConfig};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -101,6 +101,15 @@ impl WebSettings {
     }
 }
 
+/// The OTLP export counters `/metrics` shows (`--otel`, `--otel-metrics`).
+#[derive(Clone, Debug, Default)]
+pub struct ExportCounters {
+    /// Span export.
+    pub spans: Option<OtelCounters>,
+    /// Metric export.
+    pub metrics: Option<MetricExportCounters>,
+}
+
 /// The web UI's address could not be bound (e.g. the port is in use): nothing was started.
 #[derive(Debug, thiserror::Error)]
 #[error(
@@ -123,7 +132,7 @@ pub async fn run(
     gate: StartGate,
     shutdown: CancellationToken,
     logs: LogBuffer,
-    span_counters: Option<OtelCounters>,
+    counters: ExportCounters,
 ) -> anyhow::Result<Outcome> {
     let host = controller.status().host;
     let address = if web.host.contains(':') && !web.host.starts_with('[') {
@@ -152,7 +161,8 @@ pub async fn run(
         },
         Some(logs),
     )
-    .with_span_counters(span_counters);
+    .with_span_counters(counters.spans)
+    .with_metric_export_counters(counters.metrics);
     // The URL goes to stdout (for people and for scripts that start cicada on port 0).
     println!("web UI: {}", url_of(local));
     let _ = std::io::stdout().flush();

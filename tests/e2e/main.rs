@@ -18,3 +18,4 @@ mod shape;
 mod target;
 mod util;
 mod web;
+mod worker_metrics;

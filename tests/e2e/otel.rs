@@ -272,3 +272,132 @@ async fn a_dead_collector_costs_only_a_counter() {
         "{target_stderr:?}"
     );
 }
+
+/// `cicada run --otel-metrics` (headless) against a recording server: the collector receives
+/// the request counter periodically, never more than was sent, and at exit exactly the
+/// recorded count, with the run's resource and the semantic-convention histogram.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_reach_the_collector_with_the_recorded_count() {
+    use cicada_telemetry::otel::receiver::{PointKind, ReceivedPoint};
+
+    let server = cicada_testkit::RecordingServer::start()
+        .await
+        .expect("server");
+    let receiver = OtlpReceiver::start().await.expect("receiver starts");
+    let dir = tempfile::tempdir().unwrap();
+    let file = scenario(
+        dir.path(),
+        "metrics.yaml",
+        r#"
+users:
+  - name: Reader
+    wait: { constant: 50ms }
+    tasks:
+      - { name: list, request: { path: /api/v1/policies } }
+      - { name: broken, request: { path: /status/503, name: /api/v1/reports } }
+"#,
+    );
+    let json = dir.path().join("report.json");
+    let json_arg = json.display().to_string();
+    let child = Command::new(cicada_bin())
+        .args([
+            "run",
+            "--headless",
+            "-f",
+            &file,
+            "-H",
+            &server.url(),
+            "-u",
+            "2",
+            "-r",
+            "10",
+            "-t",
+            "3s",
+            "--only-summary",
+            "--json",
+            &json_arg,
+            "--otel-metrics",
+        ])
+        .env_remove("RUST_LOG")
+        .env_remove("OTEL_SERVICE_NAME")
+        .env_remove("OTEL_METRICS_EXPORTER")
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint())
+        .env("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=e2e")
+        .env("OTEL_METRIC_EXPORT_INTERVAL", "200")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the binary starts");
+    let done = finish(child, Duration::from_secs(60)).await;
+    assert_eq!(done.code(), Some(0), "{}", done.stderr);
+    assert!(
+        done.stderr.contains("OTLP metrics export finished"),
+        "{}",
+        done.stderr
+    );
+    let report = read_json(&json);
+    let recorded = server.count() as f64;
+    assert_eq!(total_requests(&report) as f64, recorded);
+
+    let points = receiver.points();
+    let requests: Vec<&ReceivedPoint> = points
+        .iter()
+        .filter(|p| p.metric == "cicada.requests")
+        .collect();
+    let exports: std::collections::BTreeSet<u64> = requests.iter().map(|p| p.export).collect();
+    assert!(exports.len() >= 2, "periodic exports and the final one");
+    let total_of = |export: u64, metric: &str| -> f64 {
+        points
+            .iter()
+            .filter(|p| p.export == export && p.metric == metric)
+            .map(|p| p.value)
+            .sum()
+    };
+    let mut before = 0.0;
+    for &e in &exports {
+        let n = total_of(e, "cicada.requests");
+        assert!(
+            n >= before && n <= recorded,
+            "export {e}: {n} after {before}"
+        );
+        before = n;
+    }
+    let last = *exports.last().expect("an export");
+    assert_eq!(
+        total_of(last, "cicada.requests"),
+        recorded,
+        "the final export"
+    );
+    assert_eq!(total_of(last, "http.client.request.duration"), recorded);
+    assert!(total_of(last, "cicada.request.failures") > 0.0, "the 503s");
+    let first = requests[0];
+    assert_eq!(first.service(), "cicada");
+    assert_eq!(
+        first
+            .resource
+            .get("deployment.environment")
+            .map(String::as_str),
+        Some("e2e")
+    );
+    assert_eq!(
+        first.kind,
+        PointKind::Sum {
+            monotonic: true,
+            cumulative: true
+        }
+    );
+    assert!(first.attr("http.request.method").is_some(), "{first:?}");
+    let hist = points
+        .iter()
+        .find(|p| p.metric == "http.client.request.duration")
+        .expect("the duration histogram");
+    assert_eq!((hist.unit.as_str(), hist.bounds.len()), ("s", 11));
+    assert!(
+        points.iter().any(|p| p.metric == "cicada.users.target"),
+        "the target users"
+    );
+    // The endpoint variable alone does not switch spans on.
+    assert!(receiver.spans().is_empty());
+}

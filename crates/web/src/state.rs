@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use cicada_control::Controller;
 use cicada_telemetry::LogBuffer;
-use cicada_telemetry::otel::OtelCounters;
+use cicada_telemetry::otel::{MetricExportCounters, OtelCounters};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
@@ -91,6 +91,8 @@ struct Inner {
     logs: Option<LogBuffer>,
     /// OTLP span export counters (`--otel`), for `/metrics`.
     spans: std::sync::OnceLock<OtelCounters>,
+    /// OTLP metric export counters (`--otel-metrics`), for `/metrics`.
+    metric_exports: std::sync::OnceLock<MetricExportCounters>,
     live: Mutex<LiveCache>,
     /// Bumped after every control action so live views update at once, not at the next tick.
     nudge: watch::Sender<u64>,
@@ -124,6 +126,7 @@ impl AppState {
                 info,
                 logs,
                 spans: std::sync::OnceLock::new(),
+                metric_exports: std::sync::OnceLock::new(),
                 live: Mutex::new(LiveCache::default()),
                 nudge: watch::channel(0).0,
                 closing: CancellationToken::new(),
@@ -138,6 +141,20 @@ impl AppState {
             let _ = self.inner.spans.set(c);
         }
         self
+    }
+
+    /// Shows the OTLP metric export counters (`--otel-metrics`) in `/metrics`. Set once; a
+    /// second call keeps the first counters.
+    pub fn with_metric_export_counters(self, counters: Option<MetricExportCounters>) -> AppState {
+        if let Some(c) = counters {
+            let _ = self.inner.metric_exports.set(c);
+        }
+        self
+    }
+
+    /// The OTLP metric export counters, when metrics are exported.
+    pub fn metric_export_counters(&self) -> Option<&MetricExportCounters> {
+        self.inner.metric_exports.get()
     }
 
     /// The OTLP span export counters, when spans are exported.

@@ -9,8 +9,10 @@
 //! - on the master, the values of `CICADA_WEB_HOST` (`0.0.0.0` → `127.0.0.1`),
 //!   `CICADA_WEB_PORT` (`8089` → a free port) and `CICADA_MASTER_BIND` (`0.0.0.0:5557` →
 //!   `127.0.0.1:`a free port); on the workers, `CICADA_MASTER_HOST` (the Service name
-//!   `cicada-master` → `127.0.0.1`) and `CICADA_MASTER_PORT` (`5557` → the same free port):
-//!   here one machine plays every pod and the Service. Before substituting, the test checks
+//!   `cicada-master` → `127.0.0.1`), `CICADA_MASTER_PORT` (`5557` → the same free port),
+//!   `CICADA_METRICS_HOST` (`0.0.0.0` → `127.0.0.1`) and `CICADA_METRICS_PORT` (`9464` → `0`,
+//!   a free port each, read from what the worker prints): here one machine plays every pod and
+//!   the Service. Before substituting, the test checks
 //!   that the originals agree with the container ports, the Service and the probes;
 //! - `/etc/cicada/config` (the ConfigMap volume's `mountPath`): a directory holding the
 //!   ConfigMap's keys as files.
@@ -247,6 +249,41 @@ fn check_network(master: &Value, worker: &Value, service: &Value) {
         text(&service["metadata"]["name"], "name")
     );
     assert_eq!(env_value(worker, "CICADA_MASTER_PORT"), cluster.to_string());
+    // A worker's own /metrics: the port the probe and the scrape annotations name.
+    let metrics = port(worker, "metrics");
+    assert_eq!(
+        env_value(worker, "CICADA_METRICS_PORT"),
+        metrics.to_string()
+    );
+    assert_eq!(env_value(worker, "CICADA_METRICS_HOST"), "0.0.0.0");
+    assert_eq!(
+        container(worker)["livenessProbe"]["httpGet"]["port"],
+        "metrics"
+    );
+    let annotations = &worker["spec"]["template"]["metadata"]["annotations"];
+    assert_eq!(annotations["prometheus.io/scrape"], "true");
+    assert_eq!(annotations["prometheus.io/port"], metrics.to_string());
+    assert_eq!(annotations["prometheus.io/path"], "/metrics");
+}
+
+/// Waits for the `metrics: http://ADDR/metrics` line a worker prints; returns `ADDR`.
+async fn metrics_addr(pod: &Pod) -> String {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let out = pod.output.lock().map(|s| s.clone()).unwrap_or_default();
+        if let Some(addr) = out
+            .lines()
+            .find_map(|l| l.strip_prefix("metrics: http://"))
+            .and_then(|rest| rest.strip_suffix("/metrics"))
+        {
+            return addr.to_owned();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the worker printed no metrics URL: {out}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -316,6 +353,7 @@ async fn the_manifests_run_as_written_form_a_cluster_and_send_traffic() {
         .map(|i| format!("cicada-worker-7d4c8b9f6-q{i}z5t"))
         .collect();
     let mut workers = Vec::new();
+    let mut worker_metrics = Vec::new();
     for name in &names {
         let process = kubelet::resolve(
             &worker,
@@ -324,6 +362,8 @@ async fn the_manifests_run_as_written_form_a_cluster_and_send_traffic() {
             &[
                 ("CICADA_MASTER_HOST", "127.0.0.1".to_owned()),
                 ("CICADA_MASTER_PORT", cluster_port.clone()),
+                ("CICADA_METRICS_HOST", "127.0.0.1".to_owned()),
+                ("CICADA_METRICS_PORT", "0".to_owned()),
             ],
             volumes.path(),
         );
@@ -331,7 +371,10 @@ async fn the_manifests_run_as_written_form_a_cluster_and_send_traffic() {
             process.argv.contains(&format!("--worker-id={name}")),
             "{process:?}"
         );
-        workers.push(start(&process, Arc::new(AtomicU64::new(0))));
+        let pod = start(&process, Arc::new(AtomicU64::new(0)));
+        let addr = metrics_addr(&pod).await;
+        workers.push(pod);
+        worker_metrics.push(addr);
     }
 
     // Both workers run users (autostart from the ConfigMap), under their pod names; the target
@@ -371,6 +414,20 @@ async fn the_manifests_run_as_written_form_a_cluster_and_send_traffic() {
     assert_eq!(stats["host"], format!("http://{target_addr}/"), "{stats}");
     // The bundled scenario runs cleanly against the stand-in DynaClaimz.
     assert_eq!(stats["total_failures"], 0, "{stats}");
+    // Each worker's liveness probe answers on its metrics port, whose /metrics is its own.
+    let probe = text(
+        &container(&worker)["livenessProbe"]["httpGet"]["path"],
+        "path",
+    );
+    for (name, addr) in names.iter().zip(&worker_metrics) {
+        assert_eq!(get(addr, probe, None).await.0, 200, "{name}'s liveness");
+        let (status, body) = get(addr, "/metrics", None).await;
+        assert_eq!(status, 200, "{body}");
+        assert!(
+            body.contains(&format!("cicada_worker_info{{worker_id=\"{name}\"")),
+            "{body}"
+        );
+    }
 
     // SIGTERM as Kubernetes sends it: every pod exits cleanly within its grace period.
     for pod in workers {

@@ -16,7 +16,12 @@
 //! SIGTERM (the `shutdown` token): stop users (each ends after its current request, bounded by
 //! the stop timeout), send the last statistics, wait briefly for their acknowledgement, say
 //! goodbye and return, well inside Kubernetes' 30 s grace period.
+//!
+//! With [`WorkerConfig::metrics`], every interval taken for the master is also added to the
+//! worker's own cumulative totals ([`metrics::WorkerMetrics`]), which its `/metrics` and OTLP
+//! metric export read.
 
+pub mod metrics;
 pub mod outbox;
 mod session;
 
@@ -55,6 +60,9 @@ pub struct WorkerConfig {
     pub max_backoff: Duration,
     /// Where users export spans (`--otel`); `None`: no spans.
     pub spans: Option<cicada_telemetry::otel::SpanQueue>,
+    /// The worker's own cumulative numbers (`--metrics-port`, `--otel-metrics`); `None`: not
+    /// kept.
+    pub metrics: Option<metrics::WorkerMetrics>,
 }
 
 /// Builds the plan of a scenario the master sent (YAML, or a built-in of this binary).
@@ -297,6 +305,32 @@ impl Agent<'_> {
                 .map(|(user_type, users)| TypeCount { user_type, users })
                 .collect()
         })
+    }
+
+    /// Takes the users' measurements for the master (into the outbox), adding them to the
+    /// worker's own totals first when those are kept.
+    fn take_stats(&mut self) {
+        let interval = self.recorder.take();
+        if let Some(m) = &self.config.metrics
+            && !interval.is_empty()
+        {
+            m.apply(interval.clone());
+        }
+        self.outbox.push(interval);
+        self.publish_users();
+    }
+
+    /// Records the users running and wanted, for the worker's own metrics.
+    fn publish_users(&self) {
+        if let Some(m) = &self.config.metrics {
+            let running = self
+                .running_counts()
+                .into_iter()
+                .map(|tc| (tc.user_type, tc.users))
+                .collect();
+            let target = self.assignment.iter().map(|tc| tc.users).sum();
+            m.set_users(running, target);
+        }
     }
 
     fn digest(&self) -> String {

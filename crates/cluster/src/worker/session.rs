@@ -88,7 +88,7 @@ pub(crate) async fn run(agent: &mut Agent<'_>) -> Result<(), WorkerError> {
             }
         }
         // Keep measuring while away: statistics wait in the outbox.
-        agent.outbox.push(agent.recorder.take());
+        agent.take_stats();
         if let (Some(limit), Some(since)) = (agent.config.orphan_timeout, orphaned_since)
             && since.elapsed() >= limit
             && !agent.assignment.is_empty()
@@ -190,7 +190,7 @@ async fn session(agent: &mut Agent<'_>, channel: Channel, uri: &str) -> Result<E
                 }
             }
             _ = stats.tick() => {
-                agent.outbox.push(agent.recorder.take());
+                agent.take_stats();
                 for (seq, interval) in agent.outbox.unsent() {
                     send(&tx, worker_message::Kind::Stats(StatsReport { seq, interval }));
                 }
@@ -211,6 +211,7 @@ fn handle(agent: &mut Agent<'_>, message: MasterMessage) {
 }
 
 fn heartbeat_of(agent: &mut Agent<'_>, stopping: bool) -> Heartbeat {
+    agent.publish_users();
     let sample = agent.sampler.sample();
     let state = if stopping {
         WorkerState::Stopping
@@ -256,7 +257,7 @@ async fn goodbye(
         worker_message::Kind::Heartbeat(heartbeat_of(agent, true)),
     );
     shutdown_users(agent).await;
-    agent.outbox.push(agent.recorder.take());
+    agent.take_stats();
     for (seq, interval) in agent.outbox.unsent() {
         send(
             tx,

@@ -19,6 +19,10 @@
 //! | resource | `OTEL_RESOURCE_ATTRIBUTES`: `k=v,...` (values percent-decoded) | none |
 //! | queue | `OTEL_BSP_MAX_QUEUE_SIZE`, `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`, `OTEL_BSP_SCHEDULE_DELAY` (ms) | 8192, 512, 1000 ms |
 //!
+//! Metrics (`--otel-metrics`, [`super::metrics_config`]) resolve the same settings with
+//! [`Signal::Metrics`]: `OTEL_EXPORTER_OTLP_METRICS_*` instead of `..._TRACES_...`, and
+//! `/v1/metrics` appended to an http/protobuf base endpoint.
+//!
 //! Header values are secrets (API keys): errors name the header, never its value, and
 //! `Debug` of [`OtelConfig`] hides them.
 
@@ -116,6 +120,50 @@ impl fmt::Debug for OtelConfig {
     }
 }
 
+/// Which OTLP signal a transport is resolved for: the variables and the HTTP path differ.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Signal {
+    /// Spans (`OTEL_EXPORTER_OTLP_TRACES_*`, `/v1/traces`).
+    Traces,
+    /// Metrics (`OTEL_EXPORTER_OTLP_METRICS_*`, `/v1/metrics`).
+    Metrics,
+}
+
+/// The signal-specific variable names: endpoint, protocol, headers, timeout.
+struct SignalNames {
+    endpoint: &'static str,
+    protocol: &'static str,
+    headers: &'static str,
+    timeout: &'static str,
+    path: &'static str,
+}
+
+impl Signal {
+    fn names(self) -> SignalNames {
+        match self {
+            Signal::Traces => SignalNames {
+                endpoint: "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+                protocol: "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+                headers: "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+                timeout: "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
+                path: "/v1/traces",
+            },
+            Signal::Metrics => SignalNames {
+                endpoint: "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+                protocol: "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL",
+                headers: "OTEL_EXPORTER_OTLP_METRICS_HEADERS",
+                timeout: "OTEL_EXPORTER_OTLP_METRICS_TIMEOUT",
+                path: "/v1/metrics",
+            },
+        }
+    }
+}
+
+/// True when `OTEL_SDK_DISABLED=true` (export off whatever the flags say).
+pub(crate) fn sdk_disabled(env: &dyn Fn(&str) -> Option<String>) -> bool {
+    env("OTEL_SDK_DISABLED").is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+}
+
 impl OtelConfig {
     /// The export settings, or `None` when export is off. `default_service` names the process
     /// when no variable does (`cicada`, `cicada-target`).
@@ -124,13 +172,6 @@ impl OtelConfig {
         default_service: &str,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Option<OtelConfig>, OtelConfigError> {
-        // Empty variables count as unset (a common way to "clear" one in a manifest).
-        let var = |name: &str| env(name).filter(|v| !v.trim().is_empty());
-        let first = |names: [&'static str; 2]| {
-            names
-                .into_iter()
-                .find_map(|n| var(n).map(|v| (n, v.trim().to_string())))
-        };
         let endpoint_flag = flags
             .endpoint
             .as_deref()
@@ -139,14 +180,31 @@ impl OtelConfig {
         if !flags.enabled && endpoint_flag.is_none() {
             return Ok(None);
         }
-        if var("OTEL_SDK_DISABLED").is_some_and(|v| v.trim().eq_ignore_ascii_case("true")) {
+        if sdk_disabled(env) {
             return Ok(None);
         }
+        OtelConfig::resolve_signal(endpoint_flag, default_service, env, Signal::Traces).map(Some)
+    }
 
-        let protocol = match first([
-            "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
-            "OTEL_EXPORTER_OTLP_PROTOCOL",
-        ]) {
+    /// The transport settings of one signal (export is known to be on). `endpoint_flag` is
+    /// `--otel-endpoint`, a base URL for both signals.
+    pub fn resolve_signal(
+        endpoint_flag: Option<&str>,
+        default_service: &str,
+        env: &dyn Fn(&str) -> Option<String>,
+        signal: Signal,
+    ) -> Result<OtelConfig, OtelConfigError> {
+        let names = signal.names();
+        // Empty variables count as unset (a common way to "clear" one in a manifest).
+        let var = |name: &str| env(name).filter(|v| !v.trim().is_empty());
+        let first = |names: [&'static str; 2]| {
+            names
+                .into_iter()
+                .find_map(|n| var(n).map(|v| (n, v.trim().to_string())))
+        };
+        let endpoint_flag = endpoint_flag.map(str::trim).filter(|s| !s.is_empty());
+
+        let protocol = match first([names.protocol, "OTEL_EXPORTER_OTLP_PROTOCOL"]) {
             None => Protocol::Grpc,
             Some((_, v)) if v == "grpc" => Protocol::Grpc,
             Some((_, v)) if v == "http/protobuf" => Protocol::HttpProtobuf,
@@ -159,24 +217,24 @@ impl OtelConfig {
         };
 
         let (endpoint_name, endpoint) = if let Some(url) = endpoint_flag {
-            ("--otel-endpoint", base_endpoint(url, protocol))
-        } else if let Some(url) = var("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") {
-            ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", url.trim().to_string())
+            ("--otel-endpoint", base_endpoint(url, protocol, names.path))
+        } else if let Some(url) = var(names.endpoint) {
+            (names.endpoint, url.trim().to_string())
         } else if let Some(url) = var("OTEL_EXPORTER_OTLP_ENDPOINT") {
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", base_endpoint(&url, protocol))
+            (
+                "OTEL_EXPORTER_OTLP_ENDPOINT",
+                base_endpoint(&url, protocol, names.path),
+            )
         } else {
             let default = match protocol {
-                Protocol::Grpc => "http://localhost:4317",
-                Protocol::HttpProtobuf => "http://localhost:4318/v1/traces",
+                Protocol::Grpc => "http://localhost:4317".to_string(),
+                Protocol::HttpProtobuf => format!("http://localhost:4318{}", names.path),
             };
-            ("the default endpoint", default.to_string())
+            ("the default endpoint", default)
         };
         check_endpoint(endpoint_name, &endpoint, protocol)?;
 
-        let headers = match first([
-            "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
-            "OTEL_EXPORTER_OTLP_HEADERS",
-        ]) {
+        let headers = match first([names.headers, "OTEL_EXPORTER_OTLP_HEADERS"]) {
             Some((name, v)) => parse_pairs(name, &v, true)?,
             None => Vec::new(),
         };
@@ -201,10 +259,7 @@ impl OtelConfig {
                 .map_err(|_| invalid(name, format!("`{v}` is not a number of milliseconds"))),
         };
         let timeout = millis(
-            [
-                "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
-                "OTEL_EXPORTER_OTLP_TIMEOUT",
-            ],
+            [names.timeout, "OTEL_EXPORTER_OTLP_TIMEOUT"],
             DEFAULT_TIMEOUT,
         )?;
         let count = |name: &'static str, default: usize| match var(name) {
@@ -223,7 +278,7 @@ impl OtelConfig {
         )?
         .max(Duration::from_millis(10));
 
-        Ok(Some(OtelConfig {
+        Ok(OtelConfig {
             endpoint,
             protocol,
             headers,
@@ -233,19 +288,26 @@ impl OtelConfig {
             queue_capacity,
             batch_size,
             flush_interval,
-        }))
+        })
     }
 }
 
-/// A base endpoint: gRPC uses it as is; HTTP appends the traces path (unless already there).
-fn base_endpoint(url: &str, protocol: Protocol) -> String {
+/// A base endpoint: gRPC uses it as is; HTTP appends the signal's path (`/v1/traces`,
+/// `/v1/metrics`) unless one is already there. A base that ends in the other signal's path
+/// (`--otel-endpoint http://c:4318/v1/traces` with metrics on) has it replaced.
+fn base_endpoint(url: &str, protocol: Protocol, path: &str) -> String {
     let url = url.trim();
+    let trimmed = url.trim_end_matches('/');
     match protocol {
         Protocol::Grpc => url.to_string(),
-        Protocol::HttpProtobuf if url.trim_end_matches('/').ends_with("/v1/traces") => {
-            url.to_string()
+        Protocol::HttpProtobuf if trimmed.ends_with(path) => url.to_string(),
+        Protocol::HttpProtobuf => {
+            let base = ["/v1/traces", "/v1/metrics"]
+                .iter()
+                .find_map(|p| trimmed.strip_suffix(p))
+                .unwrap_or(trimmed);
+            format!("{base}{path}")
         }
-        Protocol::HttpProtobuf => format!("{}/v1/traces", url.trim_end_matches('/')),
     }
 }
 
@@ -502,8 +564,20 @@ mod tests {
             .unwrap();
         assert_eq!(c.endpoint, "https://collector.example:4317");
         assert_eq!(
-            base_endpoint("http://c:4318/v1/traces", Protocol::HttpProtobuf),
+            base_endpoint(
+                "http://c:4318/v1/traces",
+                Protocol::HttpProtobuf,
+                "/v1/traces"
+            ),
             "http://c:4318/v1/traces"
+        );
+        assert_eq!(
+            base_endpoint(
+                "http://c:4318/v1/traces/",
+                Protocol::HttpProtobuf,
+                "/v1/metrics"
+            ),
+            "http://c:4318/v1/metrics"
         );
         assert_eq!(percent_decode("a%2Cb%zz%"), "a,b%zz%");
     }

@@ -1,9 +1,11 @@
-//! An OTLP/gRPC trace receiver for tests: the real protocol (the `opentelemetry-proto`
-//! `TraceService`), in process, on 127.0.0.1 and a port chosen by the system.
+//! An OTLP/gRPC receiver for tests: the real protocol (the `opentelemetry-proto`
+//! `TraceService` and `MetricsService`), in process, on 127.0.0.1 and a port chosen by the
+//! system.
 //!
-//! It keeps what it receives (at most [`MAX_SPANS`] spans) in a simple form that tests can
-//! assert on: ids as integers, attributes as text. Compiled for this crate's tests and, with
-//! the `test-receiver` feature, for other crates' tests; never in the binary.
+//! It keeps what it receives (at most [`MAX_SPANS`] spans and [`MAX_POINTS`] metric points) in a
+//! simple form that tests can assert on: ids as integers, attributes as text. Compiled for this
+//! crate's tests and, with the `test-receiver` feature, for other crates' tests; never in the
+//! binary.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -19,8 +21,13 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
 use tokio::sync::oneshot;
 
+use super::receiver_metrics::{MetricsStore, metrics_service};
+pub use super::receiver_metrics::{PointKind, ReceivedPoint};
+
 /// Spans kept at most (later ones are ignored).
 pub const MAX_SPANS: usize = 100_000;
+/// Metric data points kept at most (later ones are ignored).
+pub const MAX_POINTS: usize = 100_000;
 
 /// One span as received.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -125,7 +132,7 @@ fn be_u64(b: &[u8]) -> u64 {
     <[u8; 8]>::try_from(b).map_or(0, u64::from_be_bytes)
 }
 
-fn attributes(kvs: &[KeyValue]) -> BTreeMap<String, String> {
+pub(super) fn attributes(kvs: &[KeyValue]) -> BTreeMap<String, String> {
     kvs.iter()
         .map(|kv| (kv.key.clone(), text(kv.value.as_ref())))
         .collect()
@@ -146,6 +153,7 @@ fn text(v: Option<&AnyValue>) -> String {
 pub struct OtlpReceiver {
     addr: SocketAddr,
     spans: Store,
+    metrics: MetricsStore,
     _stop: oneshot::Sender<()>,
 }
 
@@ -160,9 +168,11 @@ impl OtlpReceiver {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
         let addr = listener.local_addr()?;
         let spans = Store::default();
+        let metrics = MetricsStore::default();
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
         let server = tonic::transport::Server::builder()
             .add_service(TraceServiceServer::new(Service(spans.clone())))
+            .add_service(metrics_service(metrics.clone()))
             .serve_with_incoming_shutdown(
                 tonic::transport::server::TcpIncoming::from(listener),
                 async {
@@ -173,6 +183,7 @@ impl OtlpReceiver {
         Ok(OtlpReceiver {
             addr,
             spans,
+            metrics,
             _stop: stop_tx,
         })
     }
@@ -185,6 +196,33 @@ impl OtlpReceiver {
     /// The spans received so far (the first [`MAX_SPANS`]).
     pub fn spans(&self) -> Vec<ReceivedSpan> {
         lock(&self.spans).spans.clone()
+    }
+
+    /// The metric data points received so far (the first [`MAX_POINTS`]), in arrival order.
+    pub fn points(&self) -> Vec<ReceivedPoint> {
+        self.metrics.points()
+    }
+
+    /// Metric export requests received.
+    pub fn metric_exports(&self) -> u64 {
+        self.metrics.exports()
+    }
+
+    /// Waits (polling, at most `timeout`) until `done` holds for the metric points received,
+    /// and returns them either way.
+    pub async fn wait_for_points(
+        &self,
+        timeout: Duration,
+        done: impl Fn(&[ReceivedPoint]) -> bool,
+    ) -> Vec<ReceivedPoint> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let points = self.points();
+            if done(&points) || tokio::time::Instant::now() >= deadline {
+                return points;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     /// How many spans were received, including those past [`MAX_SPANS`].

@@ -1,0 +1,170 @@
+//! The key metrics as OpenTelemetry families, for the OTLP export (`--otel-metrics`).
+//!
+//! Names follow the semantic conventions where one exists (`http.client.request.duration`, in
+//! seconds, with `http.request.method`); the rest are ours under `cicada.` (see
+//! docs/observability.md). Values are the same cumulative statistics `/metrics` shows.
+
+use cicada_telemetry::otel::{Attributes, HistogramPoint, MetricFamily, MetricValues};
+
+use super::MetricsInputs;
+
+fn row_attributes(method: &str, name: &str) -> Attributes {
+    vec![
+        ("http.request.method", method.to_owned()),
+        ("cicada.request.name", name.to_owned()),
+    ]
+}
+
+fn gauge_value(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// Requests, failures, the latency histogram, users per type and the target.
+pub fn otel_families(inputs: &MetricsInputs) -> Vec<MetricFamily> {
+    let mut requests = Vec::with_capacity(inputs.rows.len());
+    let mut histogram = Vec::with_capacity(inputs.rows.len());
+    for row in &inputs.rows {
+        requests.push((row_attributes(&row.method, &row.name), row.count));
+        let mut bucket_counts = Vec::with_capacity(inputs.bounds.len() + 1);
+        let mut below = 0u64;
+        for &cumulative in row.at_or_below.iter().take(inputs.bounds.len()) {
+            bucket_counts.push(cumulative.saturating_sub(below));
+            below = cumulative;
+        }
+        // Rows counted at fewer bounds than given (never, but cheap to keep consistent).
+        bucket_counts.resize(inputs.bounds.len(), 0);
+        bucket_counts.push(row.count.saturating_sub(below));
+        histogram.push(HistogramPoint {
+            attributes: row_attributes(&row.method, &row.name),
+            count: row.count,
+            // Microseconds to seconds.
+            sum: row.sum_us as f64 / 1e6,
+            bucket_counts,
+        });
+    }
+    let failures = inputs
+        .failures
+        .iter()
+        .map(|f| {
+            let mut a = row_attributes(&f.method, &f.name);
+            a.push(("error.type", f.kind.clone()));
+            a.push(("cicada.failure.reason", f.reason.clone()));
+            (a, f.count)
+        })
+        .collect();
+    let users = inputs
+        .user_types
+        .iter()
+        .map(|(t, n)| (vec![("cicada.user_type", t.clone())], gauge_value(*n)))
+        .collect();
+    vec![
+        MetricFamily {
+            name: "cicada.requests",
+            description: "Requests sent, by method and name",
+            unit: "{request}",
+            values: MetricValues::Counter(requests),
+        },
+        MetricFamily {
+            name: "cicada.request.failures",
+            description: "Failed requests, by method, name, error type and reason",
+            unit: "{request}",
+            values: MetricValues::Counter(failures),
+        },
+        MetricFamily {
+            name: "http.client.request.duration",
+            description: "Duration of the users' HTTP requests, by method and name",
+            unit: "s",
+            values: MetricValues::Histogram {
+                bounds: inputs.bounds.clone(),
+                points: histogram,
+            },
+        },
+        MetricFamily {
+            name: "cicada.users",
+            description: "Running users, by user type",
+            unit: "{user}",
+            values: MetricValues::Gauge(users),
+        },
+        MetricFamily {
+            name: "cicada.users.target",
+            description: "Users wanted (what the swarm or the shape asks for)",
+            unit: "{user}",
+            values: MetricValues::Gauge(vec![(Vec::new(), gauge_value(inputs.target_users))]),
+        },
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use cicada_stats::{FailureSnapshot, LatencyBuckets};
+
+    use super::*;
+
+    #[test]
+    fn families_carry_the_rows_with_per_bucket_counts() {
+        let inputs = MetricsInputs {
+            bounds: vec![0.1, 1.0],
+            rows: vec![LatencyBuckets {
+                method: "GET".into(),
+                name: "/x".into(),
+                count: 10,
+                sum_us: 2_500_000,
+                at_or_below: vec![6, 9],
+            }],
+            failures: vec![FailureSnapshot {
+                method: "GET".into(),
+                name: "/x".into(),
+                reason: "HTTP 503".into(),
+                kind: "status".into(),
+                count: 2,
+                first_seen: 0,
+                last_seen: 0,
+            }],
+            user_types: vec![("Reader".into(), 4)],
+            target_users: 5,
+            ..MetricsInputs::default()
+        };
+        let f = otel_families(&inputs);
+        let names: Vec<&str> = f.iter().map(|m| m.name).collect();
+        assert_eq!(
+            names,
+            [
+                "cicada.requests",
+                "cicada.request.failures",
+                "http.client.request.duration",
+                "cicada.users",
+                "cicada.users.target"
+            ]
+        );
+        let attrs = vec![
+            ("http.request.method", "GET".to_owned()),
+            ("cicada.request.name", "/x".to_owned()),
+        ];
+        assert_eq!(
+            f[0].values,
+            MetricValues::Counter(vec![(attrs.clone(), 10)])
+        );
+        let MetricValues::Counter(fails) = &f[1].values else {
+            panic!("a counter");
+        };
+        assert_eq!(fails[0].0[2], ("error.type", "status".to_owned()));
+        assert_eq!(fails[0].1, 2);
+        assert_eq!(
+            f[2].values,
+            MetricValues::Histogram {
+                bounds: vec![0.1, 1.0],
+                points: vec![HistogramPoint {
+                    attributes: attrs,
+                    count: 10,
+                    sum: 2.5,
+                    bucket_counts: vec![6, 3, 1],
+                }],
+            }
+        );
+        assert_eq!(
+            f[3].values,
+            MetricValues::Gauge(vec![(vec![("cicada.user_type", "Reader".into())], 4)])
+        );
+        assert_eq!(f[4].values, MetricValues::Gauge(vec![(Vec::new(), 5)]));
+    }
+}
