@@ -19,7 +19,7 @@
 //! Which names are secret ([`is_secret_name`]) is one rule for variables, environment
 //! variables, query parameters and headers: a name is secret when one of its words is
 //! `token`, `password`, `secret`, `jwt`, `auth`, `authorization`, `cookie`, `credential(s)`,
-//! `apikey`, `bearer`, `passwd`, `pwd`, `passphrase`, `signature`, `sessionid`, or it has the
+//! `apikey`, `bearer`, `passwd`, `pass`, `pwd`, `passphrase`, `signature`, `sessionid`, or it has the
 //! words `api key`, `access key`, `private key` or `session id`, or a word ends with `token`,
 //! `password` or `secret` (`accessToken`, `refresh_token`, `X-Api-Key`, `DB_PASSWORD`,
 //! `Set-Cookie`).

@@ -9,6 +9,7 @@ const WORDS: &[&str] = &[
     "password",
     "passwords",
     "passwd",
+    "pass",
     "pwd",
     "passphrase",
     "secret",
@@ -157,6 +158,7 @@ mod tests {
             "JSESSIONID",
             "X-Amz-Signature",
             "pwd",
+            "DB_PASS",
         ] {
             assert!(is_secret_name(name), "{name} should be secret");
         }
@@ -183,6 +185,8 @@ mod tests {
             "x-request-id",
             "tokenizer_mode",
             "___",
+            "passenger",
+            "bypass_cache",
         ] {
             assert!(!is_secret_name(name), "{name} should not be secret");
         }

@@ -126,8 +126,15 @@ impl Secrets {
     }
 
     fn insert(&mut self, value: &str, pinned: bool) -> bool {
-        let mut changed = self.insert_shared(Arc::from(cut(value)), pinned);
-        if let Some(encoded) = percent_encoded(cut(value)) {
+        let value = cut(value);
+        // The common case (a token sent again) must not allocate.
+        if let Some(e) = self.entries.iter().find(|e| &*e.value == value)
+            && (e.pinned || !pinned)
+        {
+            return false;
+        }
+        let mut changed = self.insert_shared(Arc::from(value), pinned);
+        if let Some(encoded) = percent_encoded(value) {
             changed |= self.insert_shared(Arc::from(encoded), pinned);
         }
         changed

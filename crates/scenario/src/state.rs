@@ -19,6 +19,8 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use cicada_redact::{Secrets, is_secret_name};
+
 /// The hidden root-context key under which functions find the user's context.
 pub(crate) const CTX_KEY: &str = "__cicada_user";
 
@@ -28,6 +30,10 @@ pub(crate) struct Globals {
     pub vars: Value,
     pub env_vars: Value,
     pub datasets: Vec<Dataset>,
+    /// The scenario-wide secret values (see `secrets`), pinned in every user's set.
+    pub secrets: Secrets,
+    /// The names of the secret variables under `vars.` (for summaries; never their values).
+    pub secret_names: Vec<String>,
 }
 
 impl Globals {
@@ -140,6 +146,9 @@ impl Object for DataView {
 pub struct UserState {
     pub(crate) ctx: Arc<UserCtx>,
     user_id: u64,
+    /// The secret values this user knows: the scenario's, plus what it stored in secret-named
+    /// variables (a token it extracted). Bounded (see `cicada_redact::Secrets`).
+    secrets: Secrets,
 }
 
 impl fmt::Debug for UserState {
@@ -165,6 +174,7 @@ impl UserState {
             drawn,
         };
         UserState {
+            secrets: globals.secrets.clone(),
             ctx: Arc::new(UserCtx {
                 globals,
                 user,
@@ -177,6 +187,24 @@ impl UserState {
     /// The numeric id given to [`UserState::new`].
     pub fn user_id(&self) -> u64 {
         self.user_id
+    }
+
+    /// The secret values this user knows (to redact what it reports): the scenario's secret
+    /// variables and the values of its own secret-named variables (`token`, `*_token`,
+    /// `password`, ... see `cicada_redact::is_secret_name`). Its
+    /// [`generation`](Secrets::generation) changes when a value is added.
+    pub fn secrets(&self) -> &Secrets {
+        &self.secrets
+    }
+
+    /// Adds the values of `value` to the user's secrets when `name` is secret.
+    fn note_secret(&mut self, name: &str, value: &Value) {
+        if is_secret_name(name) {
+            let secrets = &mut self.secrets;
+            crate::secrets::value_leaves(value, 0, &mut |s| {
+                secrets.add(s);
+            });
+        }
     }
 
     /// A user variable (set by `extract`, `set` or [`UserState::set_var`]) as JSON.
@@ -196,6 +224,7 @@ impl UserState {
 
     /// Stores a value that is already plain data (made from JSON).
     pub(crate) fn set_plain(&mut self, name: &str, value: Value) {
+        self.note_secret(name, &value);
         self.ctx.lock().vars.insert(name.to_owned(), value);
     }
 
@@ -209,6 +238,14 @@ impl UserState {
             }
             _ => Vec::new(),
         };
+        if is_secret_name(name) {
+            let secrets = &mut self.secrets;
+            for v in &new {
+                crate::secrets::value_leaves(v, 0, &mut |s| {
+                    secrets.add(s);
+                });
+            }
+        }
         items.extend(new);
         let excess = items.len().saturating_sub(max);
         items.drain(..excess);
