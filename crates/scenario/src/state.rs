@@ -61,6 +61,9 @@ pub(crate) struct Inner {
     pub counter: u64,
     /// The row this user drew from each dataset through `data.NAME` (drawn on first use).
     drawn: Vec<Option<Value>>,
+    /// A drawn row's row has secret-named columns (`password`): their values, until
+    /// [`UserState::secrets`] takes them into the user's set.
+    drawn_secrets: Vec<String>,
 }
 
 /// A user's context: the template root object and the home of its state.
@@ -90,6 +93,7 @@ impl UserCtx {
             return v.clone();
         }
         let row = ds.draw(&mut inner.rng);
+        note_row_secrets(&row, &mut inner.drawn_secrets);
         if let Some(slot) = inner.drawn.get_mut(index) {
             *slot = Some(row.clone());
         }
@@ -172,6 +176,7 @@ impl UserState {
             rng,
             counter: 0,
             drawn,
+            drawn_secrets: Vec::new(),
         };
         UserState {
             secrets: globals.secrets.clone(),
@@ -191,9 +196,14 @@ impl UserState {
 
     /// The secret values this user knows (to redact what it reports): the scenario's secret
     /// variables and the values of its own secret-named variables (`token`, `*_token`,
-    /// `password`, ... see `cicada_redact::is_secret_name`). Its
+    /// `password`, ... see `cicada_redact::is_secret_name`), including the secret-named
+    /// columns of the dataset rows it drew (`data.creds.password`). Its
     /// [`generation`](Secrets::generation) changes when a value is added.
-    pub fn secrets(&self) -> &Secrets {
+    pub fn secrets(&mut self) -> &Secrets {
+        let drawn = std::mem::take(&mut self.ctx.lock().drawn_secrets);
+        for value in &drawn {
+            self.secrets.add(value);
+        }
         &self.secrets
     }
 
@@ -259,6 +269,21 @@ impl UserState {
 
     pub(crate) fn env(&self) -> &Environment<'static> {
         &self.ctx.globals.env
+    }
+}
+
+/// Collects the values of a drawn row's secret-named columns (a row is a mapping of strings).
+fn note_row_secrets(row: &Value, out: &mut Vec<String>) {
+    let Ok(keys) = row.try_iter() else {
+        return;
+    };
+    for key in keys.take(64) {
+        if let Some(name) = key.as_str()
+            && is_secret_name(name)
+            && let Ok(v) = row.get_item(&key)
+        {
+            crate::secrets::value_leaves(&v, 0, &mut |s| out.push(s.to_owned()));
+        }
     }
 }
 

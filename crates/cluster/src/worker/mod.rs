@@ -51,6 +51,8 @@ pub struct WorkerConfig {
     pub max_backoff: Duration,
     /// Where users export spans (`--otel`); `None`: no spans.
     pub spans: Option<cicada_telemetry::otel::SpanQueue>,
+    /// Share of requests logged (`--log-requests`; a worker's own setting, not the master's).
+    pub log_requests: f64,
 }
 
 /// Builds the plan of a scenario the master sent (YAML, or a built-in of this binary).
@@ -176,6 +178,7 @@ impl Agent<'_> {
                 .parse()
                 .unwrap_or(cicada_engine::trace::TraceMode::PerTask),
             sample_ratio: spec.trace_sample_ratio.clamp(0.0, 1.0),
+            log_requests: self.config.log_requests,
         };
         let config = EngineConfig {
             host,

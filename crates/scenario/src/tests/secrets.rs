@@ -65,9 +65,34 @@ fn extracted_and_set_secret_names_join_the_users_secrets() {
         .redact("t=tok-9876543210 r=r-tok-9876543210 n=alice-liddell");
     assert_eq!(redacted, "t=[redacted] r=[redacted] n=alice-liddell");
     // Another user knows the scenario's secrets, not this user's token.
-    let other = UserState::new(&s, 2);
+    let mut other = UserState::new(&s, 2);
     assert_eq!(other.secrets().redact("tok-9876543210"), "tok-9876543210");
     assert_eq!(other.secrets().redact("password123"), "[redacted]");
+}
+
+#[test]
+fn secret_columns_of_a_drawn_row_are_secrets() {
+    let s = load(
+        r#"
+data:
+  creds: { rows: [ { email: a@example.com, password: row-password-1 } ] }
+users:
+  - name: U
+    tasks:
+      - request: { method: POST, path: /login, json: { e: "{{ data.creds.email }}", p: "{{ data.creds.password }}" } }
+"#,
+    );
+    let mut st = UserState::new(&s, 1);
+    assert_eq!(
+        st.secrets().redact("row-password-1"),
+        "row-password-1",
+        "not drawn yet"
+    );
+    request(&s, 0, 0, 0).render(&mut st).expect("renders");
+    assert_eq!(
+        st.secrets().redact("row-password-1 a@example.com"),
+        "[redacted] a@example.com"
+    );
 }
 
 #[test]
