@@ -13,6 +13,7 @@ mod prometheus;
 mod recording;
 mod rust_tier;
 mod scenarios;
+mod secrets;
 mod shape;
 mod target;
 mod util;
