@@ -54,7 +54,7 @@ measure() { # NAME URL [HEADER]
 # Starts `cicada target` pinned to CPU 1 with extra flags; sets $addr.
 start_target() {
   : >"$tmp/target.err"
-  taskset -c 1 "$bin" target --listen 127.0.0.1:0 --worker-threads 1 "$@" \
+  taskset -c 1 "$bin" target --listen 127.0.0.1:0 --worker-threads 1 --log-format text "$@" \
     >"$tmp/target.out" 2>"$tmp/target.err" &
   target_pid=$!
   pids+=("$target_pid")

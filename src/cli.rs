@@ -214,6 +214,17 @@ pub struct RunArgs {
     #[arg(long, env = "CICADA_SEED", value_name = "N")]
     pub seed: Option<u64>,
 
+    /// Share of requests logged as an INFO line (method, name, path without query, status,
+    /// duration, user type, task, trace id; never headers or bodies), 0.0-1.0. On a master it
+    /// has no effect: give it to the workers.
+    #[arg(
+        long,
+        env = "CICADA_LOG_REQUESTS",
+        default_value_t = 0.0,
+        value_name = "RATIO"
+    )]
+    pub log_requests: f64,
+
     /// Distinct statistics rows kept before further ones share an overflow row.
     #[arg(
         long,
@@ -293,11 +304,11 @@ pub struct RunArgs {
 /// Logging (every long-running command). Logs go to stderr.
 #[derive(Debug, Args, Clone)]
 pub struct LogArgs {
-    /// Log format: text or json.
+    /// Log format: text, json, or auto (text when stderr is a terminal, else JSON lines).
     #[arg(
         long,
         env = "CICADA_LOG_FORMAT",
-        default_value = "text",
+        default_value = "auto",
         value_name = "FORMAT"
     )]
     pub log_format: String,
@@ -535,6 +546,15 @@ pub struct WorkerArgs {
     /// Logging.
     #[command(flatten)]
     pub log: LogArgs,
+
+    /// Share of this worker's requests logged as an INFO line (see `run --log-requests`).
+    #[arg(
+        long,
+        env = "CICADA_LOG_REQUESTS",
+        default_value_t = 0.0,
+        value_name = "RATIO"
+    )]
+    pub log_requests: f64,
 
     /// Threads running users (default: one per available core).
     #[arg(long, env = "CICADA_WORKER_THREADS", value_name = "N")]

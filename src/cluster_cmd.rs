@@ -76,6 +76,10 @@ pub(crate) fn master(args: &MasterArgs, registry: &Registry) -> ExitCode {
         (Err(e), _) | (_, Err(e)) => return usage_error(e),
     };
     let cfg = &prepared.cfg;
+    if cfg.trace.log_requests > 0.0 {
+        // A shared ConfigMap may set CICADA_LOG_REQUESTS for both: not an error.
+        tracing::info!("--log-requests has no effect on a master: its workers log their requests");
+    }
     let source = match &prepared.loaded.yaml {
         Some(yaml) => ScenarioSource::Yaml {
             origin: yaml.origin.clone(),
@@ -209,14 +213,24 @@ pub(crate) fn worker(args: &WorkerArgs, registry: &Registry) -> ExitCode {
             "invalid value for --metrics-host (CICADA_METRICS_HOST): empty address",
         );
     }
-    if let Err(e) = cicada_telemetry::init_logging(log_format, &args.log.log_level) {
-        return usage_error(e);
-    }
+    let log_requests = match crate::config::log_requests(args.log_requests) {
+        Ok(r) => r,
+        Err(e) => return usage_error(e),
+    };
     let id = args
         .worker_id
         .clone()
         .filter(|id| !id.trim().is_empty())
         .unwrap_or_else(cicada_control::process::host_name);
+    // Every JSON line of a worker carries its id, whichever thread or task logged it.
+    let settings = cicada_telemetry::LogSettings {
+        format: log_format,
+        level: args.log.log_level.clone(),
+        fields: vec![("worker_id".to_owned(), id.clone())],
+    };
+    if let Err(e) = cicada_telemetry::init(&settings) {
+        return usage_error(e);
+    }
     // Every worker exports the same series: the instance id keeps them apart in the backend.
     if let Some(m) = &mut otel_metrics
         && !m
@@ -244,6 +258,7 @@ pub(crate) fn worker(args: &WorkerArgs, registry: &Registry) -> ExitCode {
         max_backoff: Duration::from_secs(5),
         spans: None,
         metrics: own.clone(),
+        log_requests,
     };
     let users = match launch::runtime(args.worker_threads) {
         Ok(rt) => rt,

@@ -142,6 +142,19 @@ pub fn log_format(args: &LogArgs) -> Result<LogFormat, ConfigError> {
     Ok(format)
 }
 
+/// `--log-requests`: a ratio from 0.0 to 1.0.
+pub fn log_requests(value: f64) -> Result<f64, ConfigError> {
+    if (0.0..=1.0).contains(&value) {
+        Ok(value)
+    } else {
+        Err(ConfigError::Invalid {
+            flag: "--log-requests (CICADA_LOG_REQUESTS)",
+            value: value.to_string(),
+            reason: "expected a ratio between 0.0 and 1.0".into(),
+        })
+    }
+}
+
 /// The users' HTTP settings from their flags.
 pub fn client_config(args: &ClientArgs) -> Result<ClientConfig, ConfigError> {
     Ok(ClientConfig {
@@ -350,6 +363,7 @@ impl RunConfig {
             trace: cicada_engine::TraceConfig {
                 mode: trace_mode,
                 sample_ratio: args.trace_sample_ratio,
+                log_requests: log_requests(args.log_requests)?,
             },
             stats: StatsConfig {
                 max_entries: args.max_entries,

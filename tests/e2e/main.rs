@@ -14,6 +14,7 @@ mod recording;
 mod reload;
 mod rust_tier;
 mod scenarios;
+mod secrets;
 mod shape;
 mod target;
 mod util;

@@ -38,6 +38,9 @@ fn spawn_cicada(args: &[&str]) -> Child {
     Command::new(cicada_bin())
         .args(args)
         .env_remove("RUST_LOG")
+        // Output is piped, so the default (`auto`) would be JSON; these tests read text lines.
+        // A test that wants JSON passes `--log-format json` (a flag beats the environment).
+        .env("CICADA_LOG_FORMAT", "text")
         .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
         .env_remove("OTEL_SERVICE_NAME")
         .env("OTEL_EXPORTER_OTLP_TIMEOUT", "1000")

@@ -30,6 +30,9 @@ pub fn spawn(program: &Path, args: &[&str]) -> Child {
     Command::new(program)
         .args(args)
         .env_remove("RUST_LOG")
+        // Output is piped, so the default (`auto`) would be JSON; these tests read text lines.
+        // A test that wants JSON passes `--log-format json` (a flag beats the environment).
+        .env("CICADA_LOG_FORMAT", "text")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

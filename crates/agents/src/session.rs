@@ -177,6 +177,8 @@ impl Session {
         let account = self.accounts[pick].clone();
         self.user_agent = user_agent(&account.organization_id);
         self.speed = speed_factor(&account.id);
+        // The password (and below, the token) are redacted from whatever this user reports.
+        cx.add_secret(PASSWORD);
         let body = json!({ "email": account.email, "password": PASSWORD });
         let response = cx
             .post("/api/v1/auth/login")
@@ -191,6 +193,9 @@ impl Session {
         }
         let value: Value = response.json().unwrap_or_default();
         self.token = value["data"]["token"].as_str().map(str::to_string);
+        if let Some(token) = &self.token {
+            cx.add_secret(token);
+        }
         // The organization in the login answer wins, and the group follows it.
         if let Some(org) = value["data"]["user"]["organizationId"].as_str() {
             self.user_agent = user_agent(org);

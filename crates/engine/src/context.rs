@@ -6,11 +6,20 @@
 //! [`Context::sleep`] returns at once and no new request is sent, so the user ends after the
 //! request it is in (which is bounded by its timeout). A scale-down instead retires a user
 //! between tasks (see [`crate::runner`]), which this module never sees.
+//!
+//! Secrets: each context keeps the secret values its user knows ([`Secrets`]): the credentials
+//! of the secret headers it sent (`Authorization`, `Cookie`, `X-Api-Key`), the token given to
+//! [`RequestBuilder::bearer`], and what the user adds ([`Context::add_secret`],
+//! [`Context::learn_secrets`]). Every failure message is redacted with them (and scrubbed of
+//! secret shapes) before it is recorded, so statistics, reports, the web UI and span exports
+//! never carry a secret; so are the request log lines ([`crate::request_log`]).
 
+use std::borrow::Cow;
 use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use cicada_redact::Secrets;
 use cicada_scenario::Wait;
 use cicada_stats::{Failure, FailureKind, Recorder, RequestKey};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
@@ -20,6 +29,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::backoff::Backoff;
 use crate::client::{ClientError, HttpSession};
+use crate::request_log::{self, RequestLine};
 use crate::spans::{RequestOutcome, TaskOutcome};
 use crate::timer_grid::TimerGrid;
 use crate::trace::{TaskTrace, Tracer};
@@ -38,6 +48,10 @@ pub struct Context {
     /// Requests handed to the session so far (wrapping); lets the runner tell a task that failed
     /// before sending anything from one that sent requests.
     sent: u64,
+    /// The secret values this user knows (see the module docs).
+    secrets: Secrets,
+    /// The generation of the set last given to [`Context::learn_secrets`].
+    learned: Option<u64>,
 }
 
 /// A response as a user sees it, with the verdict the request was recorded with.
@@ -87,6 +101,8 @@ impl Context {
             grid,
             tracer,
             sent: 0,
+            secrets: Secrets::new(),
+            learned: None,
         }
     }
 
@@ -99,6 +115,39 @@ impl Context {
     /// The task begun last ended (exports its span when one is open).
     pub(crate) fn end_task(&mut self, outcome: TaskOutcome) {
         self.tracer.end_task(outcome);
+    }
+
+    /// Adds a secret value (a token, a password) this user knows: it is redacted from every
+    /// failure message and log line of this user from now on. Values shorter than
+    /// [`cicada_redact::MIN_SECRET_CHARS`] are ignored.
+    pub fn add_secret(&mut self, value: &str) {
+        self.secrets.add(value);
+    }
+
+    /// Adds every value of `secrets` (cheap when its generation has not changed since the last
+    /// call: the YAML tier calls this before every step with its user's set).
+    pub fn learn_secrets(&mut self, secrets: &Secrets) {
+        if self.learned != Some(secrets.generation()) {
+            self.secrets.extend(secrets);
+            self.learned = Some(secrets.generation());
+        }
+    }
+
+    /// The secret values this user knows.
+    pub fn secrets(&self) -> &Secrets {
+        &self.secrets
+    }
+
+    /// `text` with this user's secrets and secret shapes redacted (for messages the user
+    /// reports or logs itself).
+    pub fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        self.secrets.redact(text)
+    }
+
+    /// The user type and task being run (`None` outside a task, e.g. an incident's extra
+    /// request).
+    pub fn task(&self) -> Option<&crate::trace::TaskTrace> {
+        self.tracer.task()
     }
 
     /// Requests sent so far (wrapping counter).
@@ -217,8 +266,10 @@ impl Context {
             let unit = self.unit();
             self.sleep(self.backoff.delay(failures, unit)).await?;
         }
+        request_log::note_header_secrets(&headers, &mut self.secrets);
         // `Some` only when exporting spans and this request's trace is sampled.
         let span = self.tracer.apply(&mut self.rng, &mut headers);
+        let log_method = self.sampled_for_log().then(|| method.clone());
         let started = Instant::now();
         self.sent = self.sent.wrapping_add(1);
         match self
@@ -234,9 +285,20 @@ impl Context {
                     elapsed: r.timing.total,
                     failure: None,
                 };
-                response.failure = judge(&response).err();
+                response.failure = judge(&response).err().map(|f| self.redacted(f));
                 self.recorder
                     .record(key, response.elapsed, r.body_len, response.failure.as_ref());
+                if let Some(method) = &log_method {
+                    self.log_request(
+                        key,
+                        method,
+                        target,
+                        Some(response.status.as_u16()),
+                        response.elapsed,
+                        r.body_len,
+                        response.failure.as_ref(),
+                    );
+                }
                 if let (Some(ids), Some(export)) = (span, self.tracer.export()) {
                     let outcome = RequestOutcome::Response {
                         status: response.status.as_u16(),
@@ -251,6 +313,9 @@ impl Context {
                 let failure = transport_failure(&e);
                 let elapsed = started.elapsed();
                 self.recorder.record(key, elapsed, 0, Some(&failure));
+                if let Some(method) = &log_method {
+                    self.log_request(key, method, target, None, elapsed, 0, Some(&failure));
+                }
                 if let (Some(ids), Some(export)) = (span, self.tracer.export()) {
                     let outcome = RequestOutcome::Transport(&failure);
                     let task = self.tracer.task();
@@ -264,7 +329,48 @@ impl Context {
     /// Counts a request that could not even be built (e.g. a template failed) as a failure of
     /// its row, with no latency and no bytes.
     pub fn record_unsent(&mut self, key: &RequestKey, failure: &Failure) {
-        self.recorder.record(key, Duration::ZERO, 0, Some(failure));
+        let failure = self.redacted(failure.clone());
+        self.recorder.record(key, Duration::ZERO, 0, Some(&failure));
+    }
+
+    /// The failure with its message redacted (the same `Arc` when there was nothing to hide).
+    fn redacted(&self, failure: Failure) -> Failure {
+        Failure {
+            kind: failure.kind,
+            message: self.secrets.redact_arc(&failure.message),
+        }
+    }
+
+    /// Whether this request gets a log line (`--log-requests`): one comparison when off.
+    fn sampled_for_log(&mut self) -> bool {
+        let ratio = self.tracer.log_requests();
+        ratio > 0.0 && (ratio >= 1.0 || self.rng.random::<f64>() < ratio)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn log_request(
+        &self,
+        key: &RequestKey,
+        method: &Method,
+        target: &str,
+        status: Option<u16>,
+        elapsed: Duration,
+        bytes: u64,
+        failure: Option<&Failure>,
+    ) {
+        let line = RequestLine {
+            key,
+            method,
+            target,
+            status,
+            elapsed,
+            bytes,
+            failure,
+            user_id: self.user_id,
+            task: self.tracer.task(),
+            trace_id: self.tracer.trace_id(),
+        };
+        request_log::log(&line, &self.secrets);
     }
 
     /// Drops the user's connection (used when the user ends); a task span still open ends as
@@ -354,7 +460,7 @@ impl<'a> RequestBuilder<'a> {
         self
     }
 
-    /// Adds `Authorization: Bearer <token>`.
+    /// Adds `Authorization: Bearer <token>` (the token becomes one of the user's secrets).
     pub fn bearer(self, token: &str) -> Self {
         let value = format!("Bearer {token}");
         self.header("authorization", &value)
@@ -417,7 +523,8 @@ impl<'a> RequestBuilder<'a> {
         } = self;
         let key = RequestKey {
             method: method_arc(&method),
-            name: name.unwrap_or_else(|| Arc::from(target.as_str())),
+            // The default row name is the URL: never with a secret in it.
+            name: name.unwrap_or_else(|| Arc::from(cx.secrets.redact(&target))),
         };
         let validate: Validator<'a> = Box::new(validate);
         let judge = move |r: &Response| -> Result<(), Failure> {

@@ -25,6 +25,8 @@
 //! - [`mix`]: task mixes changed at run time (incident weight factors and extra tasks).
 //! - `life`: one user's loop (on_start, picked tasks, think times, on_stop).
 //! - [`yaml`]: the YAML scenario tier as an implementation of the user traits.
+//! - [`request_log`]: sampled request log lines (`--log-requests`) and the credentials a
+//!   request carries (they join the user's secrets, see [`context`]).
 //! - [`backoff`]: capped, jittered exponential backoff after connection errors.
 //! - [`trace`]: W3C `traceparent` and `baggage` headers on every request.
 //! - [`spans`]: with `--otel`, the same ids as OpenTelemetry spans (client span per sampled
@@ -39,6 +41,7 @@ pub mod distribution;
 mod life;
 pub mod mix;
 pub mod plan;
+pub mod request_log;
 pub mod runner;
 pub mod spans;
 pub mod timer_grid;

@@ -69,7 +69,14 @@ pub(crate) async fn run_user(life: Life, mut cx: Context, retire: CancellationTo
             Err(TaskError::Aborted(reason)) => {
                 cx.end_task(TaskOutcome::Aborted);
                 attempts = attempts.saturating_add(1);
-                tracing::debug!(user = id, %reason, attempts, "on_start failed; retrying");
+                tracing::debug!(
+                    user_id = id,
+                    user_type = %entry.name,
+                    task = "on_start",
+                    reason = %cx.redact(&reason),
+                    attempts,
+                    "on_start failed; retrying"
+                );
                 let pause = backoff.delay(attempts, cx.unit());
                 tokio::select! {
                     biased;

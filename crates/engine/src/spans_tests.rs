@@ -201,6 +201,7 @@ async fn unsampled_traces_export_nothing_and_per_request_spans_are_roots() {
     let unsampled = TraceConfig {
         mode: TraceMode::PerTask,
         sample_ratio: 0.0,
+        log_requests: 0.0,
     };
     let (spans, rx) = run(&server, unsampled, 4).await;
     assert!(spans.is_empty(), "{spans:?}");
@@ -210,6 +211,7 @@ async fn unsampled_traces_export_nothing_and_per_request_spans_are_roots() {
     let per_request = TraceConfig {
         mode: TraceMode::PerRequest,
         sample_ratio: 1.0,
+        log_requests: 0.0,
     };
     let (spans, _rx) = run(&server, per_request, 4).await;
     assert!(spans.len() >= 4);

@@ -46,13 +46,16 @@ impl std::str::FromStr for TraceMode {
     }
 }
 
-/// Trace header settings.
+/// Per-request observability settings: trace headers, and sampled request log lines.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct TraceConfig {
     /// When a new trace id starts.
     pub mode: TraceMode,
     /// Share of traces with the sampled flag set (0.0-1.0).
     pub sample_ratio: f64,
+    /// Share of requests logged as an INFO line `request` (`--log-requests`, 0.0-1.0; 0: none,
+    /// at the cost of one comparison per request). See [`crate::context`].
+    pub log_requests: f64,
 }
 
 impl Default for TraceConfig {
@@ -60,6 +63,7 @@ impl Default for TraceConfig {
         TraceConfig {
             mode: TraceMode::PerTask,
             sample_ratio: 1.0,
+            log_requests: 0.0,
         }
     }
 }
@@ -160,6 +164,16 @@ impl Tracer {
     /// The task being run.
     pub(crate) fn task(&self) -> Option<&TaskTrace> {
         self.task.as_deref()
+    }
+
+    /// The current trace id (`None` with trace headers off).
+    pub(crate) fn trace_id(&self) -> Option<u128> {
+        (self.config.mode != TraceMode::Off && self.trace_id != 0).then_some(self.trace_id)
+    }
+
+    /// Share of requests to log (`--log-requests`).
+    pub(crate) fn log_requests(&self) -> f64 {
+        self.config.log_requests
     }
 
     /// Where spans go, when exporting.
@@ -292,6 +306,7 @@ mod tests {
             TraceConfig {
                 mode: TraceMode::PerRequest,
                 sample_ratio: 0.0,
+                log_requests: 0.0,
             },
             None,
             1,
@@ -313,6 +328,7 @@ mod tests {
             TraceConfig {
                 mode: TraceMode::Off,
                 sample_ratio: 1.0,
+                log_requests: 0.0,
             },
             None,
             1,

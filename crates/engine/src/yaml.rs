@@ -143,6 +143,9 @@ async fn run_steps(
     cx: &mut Context,
 ) -> Result<(), TaskError> {
     for step in steps {
+        // What the user knows is secret (the scenario's secrets, a token it extracted) is
+        // redacted from what it reports; one comparison when nothing changed.
+        cx.learn_secrets(state.secrets());
         match step {
             Step::Request(request) => {
                 let key = RequestKey {

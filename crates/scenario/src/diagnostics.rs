@@ -84,6 +84,7 @@ impl fmt::Display for LoadError {
                 let number = d.line.to_string();
                 let pad = " ".repeat(number.len());
                 // Tabs are printed as one space so the caret lines up.
+                let line = redact_line(line);
                 let shown: String = line
                     .chars()
                     .map(|c| if c == '\t' { ' ' } else { c })
@@ -114,6 +115,63 @@ fn source_line(text: &str, line: usize) -> Option<&str> {
     let l = text.lines().nth(line - 1)?;
     let cut = l.char_indices().nth(200).map_or(l.len(), |(i, _)| i);
     Some(&l[..cut])
+}
+
+/// A source line as printed under a diagnostic: the values of secret-named keys
+/// (`password: x`, `{ token: "x" }`, see `cicada_redact::is_secret_name`) and secret shapes
+/// are redacted, so an error next to a secret does not print it (to a terminal, or to the
+/// JSON logs of a pod).
+fn redact_line(line: &str) -> std::borrow::Cow<'_, str> {
+    let b = line.as_bytes();
+    let mut out = String::new();
+    let mut copied = 0;
+    let mut i = 0;
+    while let Some(rel) = line.get(i..).and_then(|rest| rest.find(':')) {
+        let colon = i + rel;
+        i = colon + 1;
+        let key_end = if colon > 0 && matches!(b[colon - 1], b'"' | b'\'') {
+            colon - 1
+        } else {
+            colon
+        };
+        let mut key_start = key_end;
+        while key_start > 0
+            && (b[key_start - 1].is_ascii_alphanumeric()
+                || matches!(b[key_start - 1], b'_' | b'-' | b'.'))
+        {
+            key_start -= 1;
+        }
+        if key_start == key_end
+            || b.get(colon + 1) != Some(&b' ')
+            || !cicada_redact::is_secret_name(&line[key_start..key_end])
+        {
+            continue;
+        }
+        let start = colon + 1 + line[colon + 1..].len() - line[colon + 1..].trim_start().len();
+        let end = match b.get(start) {
+            None | Some(b'{' | b'[' | b'|' | b'>' | b'#') => continue,
+            Some(&q @ (b'"' | b'\'')) => line[start + 1..]
+                .find(char::from(q))
+                .map_or(line.len(), |e| start + 1 + e + 1),
+            Some(_) => {
+                let rest = &line[start..];
+                let stop = rest.find([',', '}', ']']).unwrap_or(rest.len());
+                let stop = rest[..stop].find(" #").unwrap_or(stop);
+                start + rest[..stop].trim_end().len()
+            }
+        };
+        if end > start && start >= copied {
+            out.push_str(&line[copied..start]);
+            out.push_str(cicada_redact::MARKER);
+            copied = end;
+            i = end.max(i);
+        }
+    }
+    if copied == 0 {
+        return cicada_redact::scrub(line);
+    }
+    out.push_str(&line[copied..]);
+    std::borrow::Cow::Owned(cicada_redact::scrub(&out).into_owned())
 }
 
 /// A position in the scenario file (1-based line and column).
@@ -197,6 +255,42 @@ mod tests {
         let e = d.into_error("a: 1\nb:  x\n");
         assert_eq!(e.to_string(), "s.yaml:2:3: bad thing\n 2 | b:  x\n   |   ^");
         assert_eq!(e.diagnostics()[0].line, 2);
+    }
+
+    #[test]
+    fn secret_values_are_not_printed_under_a_diagnostic() {
+        for (line, shown) in [
+            ("  password: hunter2", "  password: [redacted]"),
+            (
+                "  api_key: \"a, b\"  # the key",
+                "  api_key: [redacted]  # the key",
+            ),
+            (
+                "secrets: { password: abc, pin: '1234' }",
+                "secrets: { password: [redacted], pin: '1234' }",
+            ),
+            (
+                "  - { token: x1, user: bob }",
+                "  - { token: [redacted], user: bob }",
+            ),
+            ("  password:", "  password:"),
+            ("  secrets:", "  secrets:"),
+            ("  token: {{ vars.x }}", "  token: {{ vars.x }}"),
+            ("  path: /x?token=abc", "  path: /x?token=[redacted]"),
+            ("  name: plain", "  name: plain"),
+        ] {
+            assert_eq!(redact_line(line), shown, "{line}");
+        }
+        let mut d = Diags::new("s.yaml");
+        d.error(
+            Pos {
+                line: 2,
+                column: 13,
+            },
+            "too short",
+        );
+        let e = d.into_error("secrets:\n  password: \"12\"\n");
+        assert!(!e.to_string().contains("12\""), "{e}");
     }
 
     #[test]

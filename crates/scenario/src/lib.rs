@@ -42,6 +42,7 @@ mod json_template;
 mod model;
 mod parse;
 mod request;
+mod secrets;
 pub mod shape;
 mod state;
 mod summary;

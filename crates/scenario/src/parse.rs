@@ -17,7 +17,6 @@ use crate::template::{Compiler, Known, Scope, Text};
 use crate::wait::{Wait, parse_wait, positive_duration};
 use crate::yaml::{self, Fields, Kind, Node};
 use http::HeaderName;
-use minijinja::Value;
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,7 +36,9 @@ pub(crate) struct Parser<'a> {
     files: DataFiles<'a>,
 }
 
-const TOP_KEYS: &[&str] = &["host", "seed", "defaults", "vars", "data", "users", "shape"];
+const TOP_KEYS: &[&str] = &[
+    "host", "seed", "defaults", "vars", "secrets", "data", "users", "shape",
+];
 const USER_KEYS: &[&str] = &[
     "name",
     "weight",
@@ -95,14 +96,12 @@ pub(crate) fn parse(text: &str, origin: &str, files: DataFiles<'_>) -> Result<Sc
         },
         None => None,
     };
-    let (vars, var_names) = match top.get("vars") {
-        Some(n) => {
-            let entries = yaml::entries(&mut p.d, n, "`vars`");
-            let names: Vec<String> = entries.iter().map(|(k, _, _)| k.clone()).collect();
-            (crate::convert::json_to_value(&n.to_json()), names)
-        }
-        None => (map_value(Vec::<(String, Value)>::new()), Vec::new()),
-    };
+    let crate::secrets::Vars {
+        value: vars,
+        names: var_names,
+        mut secrets,
+        secret_names,
+    } = crate::secrets::parse_vars(&mut p.d, top.get("vars"), top.get("secrets"));
     let mut data_files = BTreeMap::new();
     let datasets = match top.get("data") {
         Some(n) => parse_data(&mut p.d, n, p.files, &mut data_files),
@@ -189,11 +188,14 @@ pub(crate) fn parse(text: &str, origin: &str, files: DataFiles<'_>) -> Result<Sc
                 .filter_map(|k| std::env::var(&k).ok().map(|v| (k, v))),
         )
     };
+    crate::secrets::pin_env(&mut secrets, &env_vars);
     let globals = Arc::new(Globals {
         env: p.c.finish(),
         vars,
         env_vars,
         datasets,
+        secrets,
+        secret_names,
     });
     Ok(Scenario {
         host,

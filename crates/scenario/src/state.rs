@@ -19,6 +19,8 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use cicada_redact::{Secrets, is_secret_name};
+
 /// The hidden root-context key under which functions find the user's context.
 pub(crate) const CTX_KEY: &str = "__cicada_user";
 
@@ -28,6 +30,10 @@ pub(crate) struct Globals {
     pub vars: Value,
     pub env_vars: Value,
     pub datasets: Vec<Dataset>,
+    /// The scenario-wide secret values (see `secrets`), pinned in every user's set.
+    pub secrets: Secrets,
+    /// The names of the secret variables under `vars.` (for summaries; never their values).
+    pub secret_names: Vec<String>,
 }
 
 impl Globals {
@@ -55,6 +61,9 @@ pub(crate) struct Inner {
     pub counter: u64,
     /// The row this user drew from each dataset through `data.NAME` (drawn on first use).
     drawn: Vec<Option<Value>>,
+    /// A drawn row's row has secret-named columns (`password`): their values, until
+    /// [`UserState::secrets`] takes them into the user's set.
+    drawn_secrets: Vec<String>,
 }
 
 /// A user's context: the template root object and the home of its state.
@@ -84,6 +93,7 @@ impl UserCtx {
             return v.clone();
         }
         let row = ds.draw(&mut inner.rng);
+        note_row_secrets(&row, &mut inner.drawn_secrets);
         if let Some(slot) = inner.drawn.get_mut(index) {
             *slot = Some(row.clone());
         }
@@ -140,6 +150,9 @@ impl Object for DataView {
 pub struct UserState {
     pub(crate) ctx: Arc<UserCtx>,
     user_id: u64,
+    /// The secret values this user knows: the scenario's, plus what it stored in secret-named
+    /// variables (a token it extracted). Bounded (see `cicada_redact::Secrets`).
+    secrets: Secrets,
 }
 
 impl fmt::Debug for UserState {
@@ -163,8 +176,10 @@ impl UserState {
             rng,
             counter: 0,
             drawn,
+            drawn_secrets: Vec::new(),
         };
         UserState {
+            secrets: globals.secrets.clone(),
             ctx: Arc::new(UserCtx {
                 globals,
                 user,
@@ -195,9 +210,14 @@ impl UserState {
             rng: inner.rng.clone(),
             counter: inner.counter,
             drawn,
+            drawn_secrets: std::mem::take(&mut inner.drawn_secrets),
         };
         drop(inner);
+        // What the user learnt (its token) stays secret; the new scenario's secrets join.
+        let mut secrets = self.secrets;
+        secrets.extend(&globals.secrets);
         UserState {
+            secrets,
             ctx: Arc::new(UserCtx {
                 globals,
                 user: self.ctx.user.clone(),
@@ -210,6 +230,29 @@ impl UserState {
     /// The numeric id given to [`UserState::new`].
     pub fn user_id(&self) -> u64 {
         self.user_id
+    }
+
+    /// The secret values this user knows (to redact what it reports): the scenario's secret
+    /// variables and the values of its own secret-named variables (`token`, `*_token`,
+    /// `password`, ... see `cicada_redact::is_secret_name`), including the secret-named
+    /// columns of the dataset rows it drew (`data.creds.password`). Its
+    /// [`generation`](Secrets::generation) changes when a value is added.
+    pub fn secrets(&mut self) -> &Secrets {
+        let drawn = std::mem::take(&mut self.ctx.lock().drawn_secrets);
+        for value in &drawn {
+            self.secrets.add(value);
+        }
+        &self.secrets
+    }
+
+    /// Adds the values of `value` to the user's secrets when `name` is secret.
+    fn note_secret(&mut self, name: &str, value: &Value) {
+        if is_secret_name(name) {
+            let secrets = &mut self.secrets;
+            crate::secrets::value_leaves(value, 0, &mut |s| {
+                secrets.add(s);
+            });
+        }
     }
 
     /// A user variable (set by `extract`, `set` or [`UserState::set_var`]) as JSON.
@@ -229,6 +272,7 @@ impl UserState {
 
     /// Stores a value that is already plain data (made from JSON).
     pub(crate) fn set_plain(&mut self, name: &str, value: Value) {
+        self.note_secret(name, &value);
         self.ctx.lock().vars.insert(name.to_owned(), value);
     }
 
@@ -242,6 +286,14 @@ impl UserState {
             }
             _ => Vec::new(),
         };
+        if is_secret_name(name) {
+            let secrets = &mut self.secrets;
+            for v in &new {
+                crate::secrets::value_leaves(v, 0, &mut |s| {
+                    secrets.add(s);
+                });
+            }
+        }
         items.extend(new);
         let excess = items.len().saturating_sub(max);
         items.drain(..excess);
@@ -255,6 +307,21 @@ impl UserState {
 
     pub(crate) fn env(&self) -> &Environment<'static> {
         &self.ctx.globals.env
+    }
+}
+
+/// Collects the values of a drawn row's secret-named columns (a row is a mapping of strings).
+fn note_row_secrets(row: &Value, out: &mut Vec<String>) {
+    let Ok(keys) = row.try_iter() else {
+        return;
+    };
+    for key in keys.take(64) {
+        if let Some(name) = key.as_str()
+            && is_secret_name(name)
+            && let Ok(v) = row.get_item(&key)
+        {
+            crate::secrets::value_leaves(&v, 0, &mut |s| out.push(s.to_owned()));
+        }
     }
 }
 

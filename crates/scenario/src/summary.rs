@@ -37,6 +37,14 @@ impl Scenario {
             .filter(|u| u.fixed_count.is_none())
             .map(|u| u64::from(u.weight))
             .sum();
+        if !self.globals.secret_names.is_empty() {
+            // Names only: the values never leave the process.
+            let _ = writeln!(
+                out,
+                "secret variables (redacted in all output): {}",
+                self.globals.secret_names.join(", ")
+            );
+        }
         if let Some(shape) = &self.shape {
             let _ = writeln!(out, "shape: {}", shape.describe());
         }

@@ -9,8 +9,9 @@
 //! they saw, and [`LogBuffer::last_seq`] tells a live view whether there is anything new
 //! without copying. The lock is held only to push or copy, never across an `.await`.
 //!
-//! Nothing cicada logs contains secrets (request headers and bodies are never logged), so the
-//! ring holds only what the console shows.
+//! Nothing cicada logs contains secrets (request headers and bodies are never logged), and each
+//! message is scrubbed of secret shapes (`cicada_redact::scrub`) as the console's lines are, so
+//! the ring holds only what the console shows.
 
 use std::collections::VecDeque;
 use std::fmt::{self, Write as _};
@@ -107,7 +108,8 @@ impl LogBuffer {
         let time_ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
-        let message = cap(message);
+        // The UI shows these lines: scrubbed like the console's (see `cicada-redact`).
+        let message = cap(&cicada_redact::scrub(message));
         let mut ring = self.lock();
         ring.last_seq += 1;
         let seq = ring.last_seq;
@@ -277,5 +279,20 @@ mod tests {
         assert_eq!(events[1].level, "ERROR");
         assert_eq!(events[1].message, "broken");
         assert!(events[0].target.contains("logs"));
+    }
+
+    #[test]
+    fn messages_are_scrubbed() {
+        let buffer = LogBuffer::new(2);
+        buffer.push(
+            Level::WARN,
+            "t",
+            "retry with Authorization: Bearer abcdefghijkl token=xyz",
+        );
+        let e = &buffer.since(0)[0];
+        assert_eq!(
+            e.message,
+            "retry with Authorization: Bearer [redacted] token=[redacted]"
+        );
     }
 }

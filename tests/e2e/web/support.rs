@@ -43,6 +43,9 @@ pub async fn start_cicada(args: &[&str]) -> Cicada {
     let mut child = Command::new(cicada_bin())
         .args(args)
         .env_remove("RUST_LOG")
+        // Output is piped, so the default (`auto`) would be JSON; these tests read text lines.
+        // A test that wants JSON passes `--log-format json` (a flag beats the environment).
+        .env("CICADA_LOG_FORMAT", "text")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

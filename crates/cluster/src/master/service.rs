@@ -69,7 +69,7 @@ impl Cluster for ClusterService {
         };
         let (tx, rx) = mpsc::channel(OUTBOX);
         if let Some(reason) = self.refusal(&hello) {
-            tracing::warn!(worker = %hello.worker_id, %peer, "refused a worker: {reason}");
+            tracing::warn!(worker_id = %hello.worker_id, %peer, "refused a worker: {reason}");
             let _ = tx
                 .send(msg(master_message::Kind::Refused(Refused {
                     reason,
@@ -81,7 +81,7 @@ impl Cluster for ClusterService {
         }
         let conn = self.register(&hello, tx.clone());
         tracing::info!(
-            worker = %hello.worker_id,
+            worker_id = %hello.worker_id,
             %peer,
             users = hello.running.iter().map(|t| t.users).sum::<u64>(),
             "worker connected"
@@ -236,7 +236,7 @@ impl Shared {
         entry.running = running;
         if h.error != entry.error {
             if !h.error.is_empty() {
-                tracing::error!(worker = %id, "worker cannot run the scenario: {}", h.error);
+                tracing::error!(worker_id = %id, "worker cannot run the scenario: {}", h.error);
             }
             entry.error = h.error;
         }
@@ -257,7 +257,7 @@ impl Shared {
             report.seq
         };
         if let Err(e) = self.merge_stats(&report.interval) {
-            tracing::warn!(worker = %id, seq = report.seq, "dropped a statistics report: {e}");
+            tracing::warn!(worker_id = %id, seq = report.seq, "dropped a statistics report: {e}");
         }
         Some(acked)
     }
@@ -268,7 +268,7 @@ impl Shared {
             && let Some(e) = state.workers.remove(id)
         {
             tracing::info!(
-                worker = %id,
+                worker_id = %id,
                 reason,
                 users = e.assigned.iter().sum::<u64>(),
                 "worker left; its users move to the others"
@@ -280,7 +280,7 @@ impl Shared {
         let mut state = self.lock();
         if let Some(e) = state.workers.get_mut(id).filter(|e| e.conn == conn) {
             e.tx = None;
-            tracing::warn!(worker = %id, "worker disconnected; waiting for it to come back");
+            tracing::warn!(worker_id = %id, "worker disconnected; waiting for it to come back");
         }
     }
 }

@@ -267,7 +267,7 @@ impl State {
         for id in lost {
             if let Some(e) = self.workers.remove(&id) {
                 tracing::warn!(
-                    worker = %id,
+                    worker_id = %id,
                     users = e.running.iter().sum::<u64>(),
                     timeout = ?timings.worker_timeout,
                     "worker lost (silent past the worker timeout); its users move to the others"

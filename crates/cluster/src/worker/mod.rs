@@ -63,6 +63,8 @@ pub struct WorkerConfig {
     /// The worker's own cumulative numbers (`--metrics-port`, `--otel-metrics`); `None`: not
     /// kept.
     pub metrics: Option<metrics::WorkerMetrics>,
+    /// Share of requests logged (`--log-requests`; a worker's own setting, not the master's).
+    pub log_requests: f64,
 }
 
 /// Builds the plan of a scenario the master sent (YAML, or a built-in of this binary).
@@ -232,6 +234,7 @@ impl Agent<'_> {
                 .parse()
                 .unwrap_or(cicada_engine::trace::TraceMode::PerTask),
             sample_ratio: spec.trace_sample_ratio.clamp(0.0, 1.0),
+            log_requests: self.config.log_requests,
         };
         let config = EngineConfig {
             host,

@@ -7,6 +7,7 @@ mod evaluate;
 mod load;
 mod props;
 mod render;
+mod secrets;
 
 use crate::{Diagnostic, RequestStep, Scenario, Step, parse_str};
 use std::path::{Path, PathBuf};
