@@ -29,6 +29,15 @@ const OUTBOX: usize = 256;
 /// How long a new stream may take to say hello.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Longest worker id accepted (a Kubernetes pod name is at most 253 characters). The id is a
+/// key of the master's worker table and appears in logs, the UI and `/api/workers` for as long
+/// as the worker lives, so it must not be as large as a gRPC message (64 MiB) allows.
+pub const MAX_WORKER_ID_LEN: usize = 253;
+
+/// Longest scenario error kept from a worker's heartbeat (bytes); longer ones are cut at a
+/// character boundary. Kept per worker and shown in the UI, so bounded like the id.
+pub const MAX_WORKER_ERROR_LEN: usize = 1024;
+
 /// The service (cheap to clone).
 #[derive(Clone)]
 pub(crate) struct ClusterService {
@@ -98,8 +107,8 @@ impl Cluster for ClusterService {
 
 impl ClusterService {
     fn refusal(&self, hello: &Hello) -> Option<String> {
-        if hello.worker_id.trim().is_empty() {
-            return Some("the worker sent no id (give --worker-id)".into());
+        if let Some(problem) = worker_id_problem(&hello.worker_id) {
+            return Some(problem);
         }
         if let Some(m) = version_mismatch(
             "worker",
@@ -190,6 +199,31 @@ impl ClusterService {
 }
 
 /// Compares secrets without an early exit on the first differing byte.
+/// Why a worker id is refused, if it is: empty, or longer than [`MAX_WORKER_ID_LEN`].
+fn worker_id_problem(id: &str) -> Option<String> {
+    if id.trim().is_empty() {
+        return Some("the worker sent no id (give --worker-id)".into());
+    }
+    if id.len() > MAX_WORKER_ID_LEN {
+        return Some(format!(
+            "the worker id is {} bytes long; at most {MAX_WORKER_ID_LEN} are accepted",
+            id.len()
+        ));
+    }
+    None
+}
+
+/// Cuts `s` to at most `max` bytes, at a character boundary.
+fn truncate_at_char(s: &mut String, max: usize) {
+    if s.len() > max {
+        let mut end = max;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        s.truncate(end);
+    }
+}
+
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
@@ -224,7 +258,7 @@ async fn read_loop(
 
 impl Shared {
     /// Updates the worker's entry; returns the statistics acknowledgement to send back.
-    fn heartbeat(&self, id: &str, conn: u64, h: Heartbeat) -> Option<u64> {
+    fn heartbeat(&self, id: &str, conn: u64, mut h: Heartbeat) -> Option<u64> {
         let mut state = self.lock();
         let running = state.counts_of(&h.running);
         let entry = state.workers.get_mut(id).filter(|e| e.conn == conn)?;
@@ -234,6 +268,7 @@ impl Shared {
         entry.cpu_percent = h.cpu_percent;
         entry.memory_bytes = h.memory_bytes;
         entry.running = running;
+        truncate_at_char(&mut h.error, MAX_WORKER_ERROR_LEN);
         if h.error != entry.error {
             if !h.error.is_empty() {
                 tracing::error!(worker_id = %id, "worker cannot run the scenario: {}", h.error);
@@ -282,5 +317,35 @@ impl Shared {
             e.tx = None;
             tracing::warn!(worker_id = %id, "worker disconnected; waiting for it to come back");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn worker_ids_are_bounded() {
+        assert!(worker_id_problem("cicada-worker-7d9f8").is_none());
+        assert!(worker_id_problem(&"w".repeat(MAX_WORKER_ID_LEN)).is_none());
+        assert!(worker_id_problem("  ").is_some_and(|m| m.contains("no id")));
+        let long = "w".repeat(MAX_WORKER_ID_LEN + 1);
+        assert!(worker_id_problem(&long).is_some_and(|m| m.contains("254 bytes")));
+    }
+
+    #[test]
+    fn worker_errors_are_cut_at_a_char_boundary() {
+        let mut short = "bad scenario".to_string();
+        truncate_at_char(&mut short, MAX_WORKER_ERROR_LEN);
+        assert_eq!(short, "bad scenario");
+        // 'é' is two bytes: a cut in its middle moves back to before it.
+        let mut long = format!(
+            "{}é{}",
+            "x".repeat(MAX_WORKER_ERROR_LEN - 1),
+            "y".repeat(5000)
+        );
+        truncate_at_char(&mut long, MAX_WORKER_ERROR_LEN);
+        assert_eq!(long.len(), MAX_WORKER_ERROR_LEN - 1);
+        assert!(long.chars().all(|c| c == 'x'));
     }
 }
