@@ -9,7 +9,7 @@ use serde_json::Value;
 use tokio::process::Command;
 
 use crate::util::scenario;
-use crate::web::support::{WAIT, http_get, start_cicada, stats_of};
+use crate::web::support::{WAIT, http_get, start_cicada, stats_of, wait_until_stopped};
 
 const SCENARIO: &str = r#"
 users:
@@ -94,14 +94,7 @@ async fn prometheus_scrapes_what_the_target_received() {
     let prom = format!("http://127.0.0.1:{port}/");
 
     // The run ends by its run time; wait for it, then for a scrape that saw the final count.
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while stats_of(&cicada.url).await["state"] != "stopped" {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the run did not stop"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    wait_until_stopped(&cicada.url, WAIT).await;
     // Measurements reach the statistics within the aggregator's second.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let received = server.count() as f64;

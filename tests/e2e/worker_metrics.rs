@@ -13,7 +13,7 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, Command};
 
 use crate::util::{cicada_bin, finish, scenario, signal};
-use crate::web::support::{http_get, start_cicada, stats_of};
+use crate::web::support::{http_get, start_cicada, stats_of, wait_until_stopped};
 
 const SCENARIO: &str = r#"
 users:
@@ -174,14 +174,7 @@ async fn a_worker_serves_and_exports_its_own_numbers() {
     assert_eq!((status, body.as_str()), (200, "ok"));
 
     // The run ends by its run time; then every source settles on the recorded count.
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while stats_of(&master.url).await["state"] != "stopped" {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the run did not stop"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    wait_until_stopped(&master.url, WAIT).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let received = server.count() as f64;
     assert!(received > 0.0);

@@ -125,9 +125,12 @@ impl Context {
     }
 
     /// Adds every value of `secrets` (cheap when its generation has not changed since the last
-    /// call: the YAML tier calls this before every step with its user's set).
+    /// call: the YAML tier calls this before every step with its user's set). Which values stay
+    /// for good follows `secrets` (this context pins nothing of its own), so after a scenario
+    /// reload the old scenario's secrets become evictable here too.
     pub fn learn_secrets(&mut self, secrets: &Secrets) {
         if self.learned != Some(secrets.generation()) {
+            self.secrets.unpin_all();
             self.secrets.extend(secrets);
             self.learned = Some(secrets.generation());
         }

@@ -78,6 +78,20 @@ impl Secrets {
         changed
     }
 
+    /// Makes every value evictable: the scenario that pinned them was replaced (a reload), so
+    /// only its successor's secrets, pinned again by the caller, stay for good. Without this,
+    /// each reload that changes a secret would pin one more value until no token fits.
+    pub fn unpin_all(&mut self) {
+        let mut changed = false;
+        for e in self.entries.iter_mut().filter(|e| e.pinned) {
+            e.pinned = false;
+            changed = true;
+        }
+        if changed {
+            self.generation += 1;
+        }
+    }
+
     /// A number that changes whenever the set does: a holder that copies this set elsewhere
     /// compares it to know whether to copy again.
     pub fn generation(&self) -> u64 {
@@ -283,6 +297,19 @@ mod tests {
             s.pin(&format!("pinned-{i:04}"));
         }
         assert_eq!(s.len(), MAX_SECRETS);
+    }
+
+    #[test]
+    fn unpinned_values_make_room_again() {
+        let mut s = Secrets::new();
+        for i in 0..MAX_SECRETS {
+            s.pin(&format!("pinned-{i:04}"));
+        }
+        assert!(!s.add("token-new"), "all pinned: refused");
+        s.unpin_all();
+        assert!(s.add("token-new"), "the oldest unpinned value makes room");
+        assert_eq!(s.len(), MAX_SECRETS);
+        assert_eq!(s.redact("token-new"), MARKER);
     }
 
     #[test]

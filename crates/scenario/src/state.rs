@@ -213,8 +213,10 @@ impl UserState {
             drawn_secrets: std::mem::take(&mut inner.drawn_secrets),
         };
         drop(inner);
-        // What the user learnt (its token) stays secret; the new scenario's secrets join.
+        // What the user learnt (its token) stays secret; the old scenario's secrets become
+        // evictable and the new scenario's are pinned instead.
         let mut secrets = self.secrets;
+        secrets.unpin_all();
         secrets.extend(&globals.secrets);
         UserState {
             secrets,
@@ -355,8 +357,9 @@ mod tests {
         let mut state = UserState::new(&old, 9);
         state.set_var("token", serde_json::json!("tok-1"));
         state.ctx.lock().counter = 5;
-        let moved = state.rebase(&new);
+        let mut moved = state.rebase(&new);
         assert_eq!(moved.user_id(), 9);
+        assert_eq!(moved.secrets().redact("tok-1"), cicada_redact::MARKER);
         assert_eq!(moved.get_var("token"), Some(serde_json::json!("tok-1")));
         assert_eq!(moved.ctx.lock().counter, 5);
         assert!(

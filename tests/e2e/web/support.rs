@@ -120,3 +120,15 @@ pub async fn stats_of(url: &str) -> Value {
     assert_eq!(status, 200, "{body}");
     serde_json::from_str(&body).expect("stats are JSON")
 }
+
+/// Polls `/api/stats` until the run's state is `stopped` (the test fails past `limit`).
+pub async fn wait_until_stopped(url: &str, limit: Duration) {
+    let deadline = tokio::time::Instant::now() + limit;
+    while stats_of(url).await["state"] != "stopped" {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the run did not stop"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
