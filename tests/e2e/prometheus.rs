@@ -9,7 +9,7 @@ use serde_json::Value;
 use tokio::process::Command;
 
 use crate::util::scenario;
-use crate::web::support::{WAIT, http_get, start_cicada, stats_of, wait_until_stopped};
+use crate::web::support::{WAIT, http_get, start_cicada, wait_until_stopped};
 
 const SCENARIO: &str = r#"
 users:

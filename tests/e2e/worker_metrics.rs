@@ -13,7 +13,7 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, Command};
 
 use crate::util::{cicada_bin, finish, scenario, signal};
-use crate::web::support::{http_get, start_cicada, stats_of, wait_until_stopped};
+use crate::web::support::{http_get, start_cicada, wait_until_stopped};
 
 const SCENARIO: &str = r#"
 users:
