@@ -174,6 +174,16 @@ async fn reach(engine: &EngineHandle, want: &[(&str, u64)]) {
     done.unwrap_or_else(|_| panic!("never reached {want:?}: {:?}", engine.status()));
 }
 
+/// The users a type has created once `want` have been (or 10 s passed): a user is counted
+/// in the status when spawned and creates its `User` a moment later, on its own task.
+async fn created(counter: &AtomicU64, want: u64) -> u64 {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while counter.load(Ordering::SeqCst) < want && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    counter.load(Ordering::SeqCst)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_total_is_split_again_by_the_new_weights_and_removed_types_retire() {
     let (a, b, c) = (
@@ -196,11 +206,11 @@ async fn a_total_is_split_again_by_the_new_weights_and_removed_types_retire() {
     reach(&engine, &[("A", 4), ("C", 4)]).await;
     assert_eq!(engine.status().users, 8, "the total holds");
     assert_eq!(
-        a.load(Ordering::SeqCst),
+        created(&a, 6).await,
         6,
         "A's users were kept, not restarted"
     );
-    assert_eq!(c.load(Ordering::SeqCst), 4);
+    assert_eq!(created(&c, 4).await, 4);
     assert_eq!(engine.plan().entries()[1].name, "C");
     // Later totals follow the new plan too.
     engine.set_users(2, f64::INFINITY);
@@ -230,7 +240,7 @@ async fn per_type_counts_follow_type_names() {
     // counts for new types itself).
     engine.apply_plan(counted_plan(&[("B", 1, &b), ("C", 1, &c)]));
     reach(&engine, &[("B", 4), ("C", 0)]).await;
-    assert_eq!(b.load(Ordering::SeqCst), 4, "B's users were kept");
+    assert_eq!(created(&b, 4).await, 4, "B's users were kept");
     engine.set_users_by_type(vec![4, 2], f64::INFINITY);
     reach(&engine, &[("B", 4), ("C", 2)]).await;
     shutdown.cancel();
