@@ -19,6 +19,8 @@
 //!   [`h1_parse`]: its response parser (head, framing, chunked coding), free of I/O.
 //! - [`session`]: one request = resolve the target, (re)connect lazily, send, read the body,
 //!   follow redirects; the transparent retry of the HTTP/1.1 keep-alive race lives there.
+//! - [`hop`]: what one hop sends (the added fields, headers rebuilt for redirects and retries)
+//!   and the redirect rule.
 //! - [`body`]: reads a response body while counting every byte but keeping at most a cap.
 //! - [`cookies`]: the per-user jar with caps (a server must not be able to grow it forever).
 //! - [`origin`]: scheme/host/port parsed once per base URL, and target resolution.
@@ -36,6 +38,7 @@ mod cookies;
 mod error;
 mod h1;
 mod h1_parse;
+mod hop;
 mod origin;
 mod session;
 mod tls;

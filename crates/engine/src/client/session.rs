@@ -9,24 +9,26 @@
 //! The only transparent retry is the HTTP/1.1 keep-alive race: the server closed an idle
 //! connection just as we reused it. Then, once, on a reused connection only, the request is
 //! re-sent on a fresh one if it was not sent at all, or if it is idempotent and the
-//! connection closed before any response (the rule browsers and Go's net/http follow).
+//! connection closed before any response byte (the rule browsers and Go's net/http follow).
+//! An HTTP/1.1 connection found closed before sending (its FIN already arrived), or left
+//! mid-exchange by an abandoned request (a dropped future), is replaced the same way.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http::header::{self, HeaderMap, HeaderValue};
-use http::{Method, Request, StatusCode, Uri, Version};
-use http_body_util::Full;
+use http::header::HeaderMap;
+use http::{Method, StatusCode, Version};
 use hyper::body::Incoming;
 use tokio::time::timeout_at;
 
 use super::Client;
 use super::body::{self, ReadBody};
-use super::connect::{self, Conn, Proto, ReqBody};
+use super::connect::{self, Conn, Proto};
 use super::cookies::Jar;
 use super::error::{ClientError, TimeoutPhase};
-use super::h1::{self, Progress};
+use super::h1::Progress;
+use super::hop::{HeaderSource, Hop, h1_request, h2_request, redirect};
 use super::origin::{self, Base, Origin, Target};
 
 /// Longest timeout honoured (a larger one is clamped): keeps deadline arithmetic far from
@@ -84,13 +86,6 @@ impl std::fmt::Debug for HttpSession {
             .field("connect_failures", &self.connect_failures)
             .finish_non_exhaustive()
     }
-}
-
-/// The request of one hop; redirects rewrite it.
-struct Hop {
-    method: Method,
-    target: Target,
-    body: Bytes,
 }
 
 /// A response head, and where its body is.
@@ -431,122 +426,5 @@ impl HttpSession {
     fn fail(&mut self, e: ClientError) -> ClientError {
         self.conn = None;
         e
-    }
-}
-
-/// The HTTP/1.1 request of a hop: the caller's headers plus `Host` (unless set),
-/// `Content-Length` and the jar's cookies (unless a `Cookie` is set). The same fields, in the
-/// same order on the wire, as the hyper request this replaced.
-fn h1_request<'a>(hop: &'a Hop, headers: &'a HeaderMap, jar: &Jar) -> h1::Request<'a> {
-    let origin = &hop.target.origin;
-    let host = (!headers.contains_key(header::HOST)).then_some(&origin.host_header);
-    h1::Request {
-        method: &hop.method,
-        path: hop.target.path.as_str(),
-        headers,
-        host,
-        content_length: content_length(hop),
-        cookie: cookie(hop, headers, jar),
-        body: &hop.body,
-    }
-}
-
-/// The hyper request of an HTTP/2 hop: absolute URI (`:scheme`/`:authority`),
-/// `Content-Length` and the jar's cookies.
-fn h2_request(
-    hop: &Hop,
-    mut headers: HeaderMap,
-    jar: &Jar,
-) -> Result<Request<ReqBody>, ClientError> {
-    let origin = &hop.target.origin;
-    let mut parts = http::uri::Parts::default();
-    parts.scheme = Some(origin.uri_scheme());
-    parts.authority = Some(origin.authority.clone());
-    parts.path_and_query = Some(hop.target.path.clone());
-    let uri = Uri::from_parts(parts).map_err(|_| ClientError::InvalidTarget("invalid url"))?;
-    if let Some(len) = content_length(hop) {
-        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
-    }
-    if let Some(cookie) = cookie(hop, &headers, jar) {
-        headers.insert(header::COOKIE, cookie);
-    }
-    let mut request = Request::new(Full::new(hop.body.clone()));
-    *request.method_mut() = hop.method.clone();
-    *request.uri_mut() = uri;
-    *request.headers_mut() = headers;
-    Ok(request)
-}
-
-/// The `Content-Length` a hop sends: for any body, and for an empty one on methods that
-/// expect a body.
-fn content_length(hop: &Hop) -> Option<usize> {
-    (!hop.body.is_empty() || expects_body(&hop.method)).then_some(hop.body.len())
-}
-
-/// The jar's `Cookie` for a hop, unless the caller set one.
-fn cookie(hop: &Hop, headers: &HeaderMap, jar: &Jar) -> Option<HeaderValue> {
-    if jar.is_empty() || headers.contains_key(header::COOKIE) {
-        return None;
-    }
-    jar.header_for(&hop.target.url())
-}
-
-/// Methods whose empty body is still announced with `Content-Length: 0`.
-fn expects_body(method: &Method) -> bool {
-    *method == Method::POST || *method == Method::PUT || *method == Method::PATCH
-}
-
-/// The status and next target if a response is a redirect we follow: 301/302/303/307/308 with
-/// a `Location` that resolves to an http(s) URL. Anything else is returned to the caller as is.
-fn redirect(
-    status: StatusCode,
-    headers: &HeaderMap,
-    current: &Target,
-) -> Option<(StatusCode, Target)> {
-    if !matches!(status.as_u16(), 301 | 302 | 303 | 307 | 308) {
-        return None;
-    }
-    let location = headers.get(header::LOCATION)?.to_str().ok()?;
-    let url = current.url().join(location).ok()?;
-    let next = Target::from_url(&url, Some(&current.origin)).ok()?;
-    Some((status, next))
-}
-
-/// How to (re)build the caller's headers for a hop without keeping a copy per hop.
-#[derive(Clone, Copy)]
-struct HeaderSource<'a> {
-    /// The caller's headers (`None`: there were none).
-    template: Option<&'a HeaderMap>,
-    /// The hop goes to another origin than the first: credentials and a fixed `Host` stay
-    /// behind.
-    cross_origin: bool,
-    /// A 301/302/303 dropped the body: its headers go too.
-    body_dropped: bool,
-}
-
-impl HeaderSource<'_> {
-    fn build(&self) -> HeaderMap {
-        let mut headers = self.template.cloned().unwrap_or_default();
-        if self.cross_origin {
-            for name in [
-                header::AUTHORIZATION,
-                header::PROXY_AUTHORIZATION,
-                header::COOKIE,
-                header::HOST,
-            ] {
-                headers.remove(name);
-            }
-        }
-        if self.body_dropped {
-            for name in [
-                header::CONTENT_TYPE,
-                header::CONTENT_LENGTH,
-                header::CONTENT_ENCODING,
-                header::TRANSFER_ENCODING,
-            ] {
-                headers.remove(name);
-            }
-        }
-        headers
     }
 }
