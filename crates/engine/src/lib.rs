@@ -13,8 +13,8 @@
 //! the plan under running users: see [`runner`]) and reports only its user counts.
 //!
 //! # Layout
-//! - [`client`]: the per-user HTTP session on hyper's connection API (TLS, HTTP/2, cookies,
-//!   redirects, timing).
+//! - [`client`]: the per-user HTTP session: its own lean HTTP/1.1 connection, hyper's for HTTP/2
+//!   (TLS, cookies, redirects, timing).
 //! - [`user`]: the user-type traits that both scenario tiers implement.
 //! - [`context`]: what a running user sees: its session, its RNG, cancellable sleeps, requests
 //!   that record themselves.

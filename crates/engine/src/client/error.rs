@@ -37,7 +37,7 @@ pub enum ClientError {
     /// The TLS handshake failed (certificate rejected, protocol mismatch, closed mid-handshake).
     #[error("tls handshake failed: {0}")]
     Tls(#[source] io::Error),
-    /// The HTTP/1.1 or HTTP/2 handshake on a fresh connection failed.
+    /// The HTTP/2 handshake on a fresh connection failed.
     #[error("http handshake failed: {0}")]
     Handshake(#[source] hyper::Error),
     /// A connect or request bound elapsed; the connection was dropped.
@@ -46,9 +46,16 @@ pub enum ClientError {
     /// The server closed (or reset) the connection before the response was complete.
     #[error("connection closed before the response was complete")]
     ConnectionClosed,
-    /// The server broke the HTTP protocol (unparsable response, HTTP/2 stream error, ...).
+    /// The server broke the HTTP/2 protocol (unparsable frames, stream error, ...).
     #[error("http protocol error: {0}")]
     Protocol(#[source] hyper::Error),
+    /// The HTTP/1.1 response is malformed; the text says how (a fixed string).
+    #[error("invalid http response: {0}")]
+    InvalidResponse(&'static str),
+    /// An I/O error on an established connection other than the server closing or resetting
+    /// it (e.g. a TLS record that does not decrypt).
+    #[error("connection error: {0}")]
+    Io(#[source] io::Error),
     /// The target (or base URL) cannot be requested; the text says what is wrong with it.
     #[error("invalid target: {0}")]
     InvalidTarget(&'static str),
@@ -82,6 +89,9 @@ impl ClientError {
                     "http protocol error"
                 }
             }
+            ClientError::InvalidResponse(_) => "invalid http response",
+            // hyper reported these as protocol errors: the statistics keep that reason.
+            ClientError::Io(_) => "http protocol error",
             ClientError::InvalidTarget(_) => "invalid url",
             ClientError::TooManyRedirects => "too many redirects",
         }
@@ -105,6 +115,16 @@ impl ClientError {
         matches!(self, ClientError::Timeout(_))
     }
 
+    /// Classifies an I/O error on an established connection: the server closing or resetting
+    /// it is [`ClientError::ConnectionClosed`].
+    pub(crate) fn from_io(e: io::Error) -> ClientError {
+        if is_closed(e.kind()) {
+            ClientError::ConnectionClosed
+        } else {
+            ClientError::Io(e)
+        }
+    }
+
     /// Classifies an error of hyper's send/receive path (not the handshake).
     pub(crate) fn from_hyper(e: hyper::Error) -> ClientError {
         if e.is_incomplete_message() || e.is_canceled() || e.is_closed() {
@@ -114,13 +134,7 @@ impl ClientError {
         let mut source = std::error::Error::source(&e);
         while let Some(s) = source {
             if let Some(io) = s.downcast_ref::<io::Error>()
-                && matches!(
-                    io.kind(),
-                    io::ErrorKind::ConnectionReset
-                        | io::ErrorKind::ConnectionAborted
-                        | io::ErrorKind::BrokenPipe
-                        | io::ErrorKind::UnexpectedEof
-                )
+                && is_closed(io.kind())
             {
                 return ClientError::ConnectionClosed;
             }
@@ -128,6 +142,17 @@ impl ClientError {
         }
         ClientError::Protocol(e)
     }
+}
+
+/// Whether an I/O error means the peer closed or reset the connection.
+fn is_closed(kind: io::ErrorKind) -> bool {
+    matches!(
+        kind,
+        io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::BrokenPipe
+            | io::ErrorKind::UnexpectedEof
+    )
 }
 
 /// The statistics reason of a failed TCP connect.
@@ -225,6 +250,16 @@ mod tests {
         assert_eq!(ClientError::ConnectionClosed.reason(), "connection closed");
         assert!(!ClientError::ConnectionClosed.is_connect());
         assert_eq!(ClientError::TooManyRedirects.reason(), "too many redirects");
+        let invalid = ClientError::InvalidResponse("invalid chunk size");
+        assert_eq!(invalid.reason(), "invalid http response");
+        assert_eq!(
+            invalid.to_string(),
+            "invalid http response: invalid chunk size"
+        );
+        let reset = ClientError::from_io(io::Error::from(io::ErrorKind::ConnectionReset));
+        assert!(matches!(reset, ClientError::ConnectionClosed));
+        let io = ClientError::from_io(io::Error::from(io::ErrorKind::InvalidData));
+        assert_eq!(io.reason(), "http protocol error");
         assert_eq!(ClientError::InvalidTarget("x").reason(), "invalid url");
         assert_eq!(
             ClientError::Dns(io::Error::other("x")).reason(),

@@ -7,14 +7,20 @@
 //! settings.
 //!
 //! # Design
-//! The session sits directly on hyper 1.x's low-level connection API (as oha does), not on a
-//! pooled client: a user has exactly one connection under its control, so the statistics show
-//! what one real user would see (a reconnect is a user-visible cost), and no pool or lock is
-//! shared between users on the hot path.
-//! - [`connect`]: DNS + TCP + TLS (ALPN picks HTTP/2 or HTTP/1.1) + the hyper handshake; the
-//!   connection future runs in its own tokio task, the session keeps the `SendRequest`.
+//! The session owns its connection directly, not through a pooled client: a user has exactly
+//! one connection under its control, so the statistics show what one real user would see (a
+//! reconnect is a user-visible cost), and no pool or lock is shared between users on the hot
+//! path. HTTP/1.1 is our own lean connection, driven by the user's task itself (no connection
+//! task, no channel: one wake-up per response, a few KiB per idle connection); HTTP/2 (ALPN
+//! `h2` over TLS) uses hyper's connection API.
+//! - [`connect`]: DNS + TCP + TLS (ALPN picks HTTP/2 or HTTP/1.1) + the HTTP/2 handshake; an
+//!   HTTP/2 connection future runs in its own tokio task, the session keeps the `SendRequest`.
+//! - [`h1`]: the HTTP/1.1 connection (request writing, response reading, keep-alive);
+//!   [`h1_parse`]: its response parser (head, framing, chunked coding), free of I/O.
 //! - [`session`]: one request = resolve the target, (re)connect lazily, send, read the body,
 //!   follow redirects; the transparent retry of the HTTP/1.1 keep-alive race lives there.
+//! - [`hop`]: what one hop sends (the added fields, headers rebuilt for redirects and retries)
+//!   and the redirect rule.
 //! - [`body`]: reads a response body while counting every byte but keeping at most a cap.
 //! - [`cookies`]: the per-user jar with caps (a server must not be able to grow it forever).
 //! - [`origin`]: scheme/host/port parsed once per base URL, and target resolution.
@@ -30,6 +36,9 @@ mod body;
 mod connect;
 mod cookies;
 mod error;
+mod h1;
+mod h1_parse;
+mod hop;
 mod origin;
 mod session;
 mod tls;

@@ -9,23 +9,26 @@
 //! The only transparent retry is the HTTP/1.1 keep-alive race: the server closed an idle
 //! connection just as we reused it. Then, once, on a reused connection only, the request is
 //! re-sent on a fresh one if it was not sent at all, or if it is idempotent and the
-//! connection closed before any response (the rule browsers and Go's net/http follow).
+//! connection closed before any response byte (the rule browsers and Go's net/http follow).
+//! An HTTP/1.1 connection found closed before sending (its FIN already arrived), or left
+//! mid-exchange by an abandoned request (a dropped future), is replaced the same way.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http::header::{self, HeaderMap, HeaderValue};
-use http::{Method, Request, StatusCode, Uri, Version};
-use http_body_util::Full;
+use http::header::HeaderMap;
+use http::{Method, StatusCode, Version};
 use hyper::body::Incoming;
 use tokio::time::timeout_at;
 
 use super::Client;
 use super::body::{self, ReadBody};
-use super::connect::{self, Conn, ReqBody, Sender};
+use super::connect::{self, Conn, Proto};
 use super::cookies::Jar;
 use super::error::{ClientError, TimeoutPhase};
+use super::h1::Progress;
+use super::hop::{HeaderSource, Hop, h1_request, h2_request, redirect};
 use super::origin::{self, Base, Origin, Target};
 
 /// Longest timeout honoured (a larger one is clamped): keeps deadline arithmetic far from
@@ -85,11 +88,20 @@ impl std::fmt::Debug for HttpSession {
     }
 }
 
-/// The request of one hop; redirects rewrite it.
-struct Hop {
-    method: Method,
-    target: Target,
-    body: Bytes,
+/// A response head, and where its body is.
+struct Head {
+    status: StatusCode,
+    version: Version,
+    headers: HeaderMap,
+    body: BodySource,
+}
+
+/// Where the body of a response head is read from.
+enum BodySource {
+    /// The session's HTTP/1.1 connection.
+    H1,
+    /// hyper's HTTP/2 stream.
+    H2(Incoming),
 }
 
 impl HttpSession {
@@ -173,24 +185,23 @@ impl HttpSession {
         let mut connect = None;
         let mut redirects = 0u8;
         loop {
-            let response = self
+            let head = self
                 .exchange(&hop, hop_headers, source, deadline, &mut connect)
                 .await?;
             let ttfb = started.elapsed();
-            if Jar::has_set_cookie(response.headers()) {
-                self.jar.store_from(response.headers(), &hop.target.url());
+            if Jar::has_set_cookie(&head.headers) {
+                self.jar.store_from(&head.headers, &hop.target.url());
             }
             let next = if max_redirects > 0 {
-                redirect(&response, &hop.target)
+                redirect(head.status, &head.headers, &hop.target)
             } else {
                 None
             };
-            let (parts, incoming) = response.into_parts();
             let Some((status, next_target)) = next else {
-                let read = self.read_body(incoming, cap, deadline).await?;
+                let read = self.read_body(head.body, cap, deadline).await?;
                 return Ok(Response {
-                    status: parts.status,
-                    headers: parts.headers,
+                    status: head.status,
+                    headers: head.headers,
                     body: read.kept,
                     body_len: read.len,
                     timing: Timing {
@@ -199,11 +210,11 @@ impl HttpSession {
                         total: started.elapsed(),
                     },
                     redirects,
-                    version: parts.version,
+                    version: head.version,
                 });
             };
             // Drain the redirect's body so the connection can serve the next hop.
-            self.read_body(incoming, 0, deadline).await?;
+            self.read_body(head.body, 0, deadline).await?;
             if redirects >= max_redirects {
                 return Err(ClientError::TooManyRedirects);
             }
@@ -234,7 +245,7 @@ impl HttpSession {
 
     /// One hop: get a usable connection, send, return the response head. Handles the
     /// keep-alive race (see module docs). `source` rebuilds the headers for a retry of a
-    /// request that was already handed to hyper.
+    /// request that was already handed to hyper (HTTP/2).
     async fn exchange(
         &mut self,
         hop: &Hop,
@@ -242,7 +253,7 @@ impl HttpSession {
         source: HeaderSource<'_>,
         deadline: tokio::time::Instant,
         connect: &mut Option<Duration>,
-    ) -> Result<http::Response<Incoming>, ClientError> {
+    ) -> Result<Head, ClientError> {
         let mut retried = false;
         loop {
             self.connect_to(&hop.target.origin, deadline, connect)
@@ -252,44 +263,89 @@ impl HttpSession {
                 return Err(ClientError::ConnectionClosed);
             };
             let reused = conn.reused;
-            match timeout_at(deadline, conn.ready()).await {
-                Err(_) => return Err(self.fail(ClientError::Timeout(TimeoutPhase::Request))),
-                Ok(Err(_)) => {
-                    // Closed while idle (server timeout, `Connection: close`): reconnect.
-                    self.conn = None;
-                    if reused && !retried {
-                        retried = true;
-                        continue;
+            let (error, retry) = match &mut conn.proto {
+                Proto::H1(h1) => {
+                    // Busy: an earlier request was abandoned mid-way (its future dropped).
+                    // Closed while idle: server timeout or `Connection: close` we had not seen.
+                    if !h1.is_idle() || (reused && h1.peer_closed()) {
+                        (ClientError::ConnectionClosed, true)
+                    } else {
+                        let request = h1_request(hop, &headers, &self.jar);
+                        match timeout_at(deadline, h1.send(&request)).await {
+                            Err(_) => {
+                                return Err(self.fail(ClientError::Timeout(TimeoutPhase::Request)));
+                            }
+                            Ok(Ok(head)) => {
+                                return Ok(Head {
+                                    status: head.status,
+                                    version: head.version,
+                                    headers: head.headers,
+                                    body: BodySource::H1,
+                                });
+                            }
+                            Ok(Err(e)) => {
+                                // Not sent at all, or an idempotent request that got no
+                                // response byte before the connection closed.
+                                let retry = reused
+                                    && match e.progress {
+                                        Progress::NotSent => true,
+                                        Progress::Sent => {
+                                            matches!(e.error, ClientError::ConnectionClosed)
+                                                && hop.method.is_idempotent()
+                                        }
+                                        Progress::Answered => false,
+                                    };
+                                (e.error, retry)
+                            }
+                        }
                     }
-                    return Err(ClientError::ConnectionClosed);
                 }
-                Ok(Ok(())) => {}
-            }
-            let h2 = conn.is_h2();
-            let request = build_request(h2, hop, headers, &self.jar)?;
-            let sent = match &mut conn.sender {
-                Sender::H1(s) => timeout_at(deadline, s.try_send_request(request)).await,
-                Sender::H2(s) => timeout_at(deadline, s.try_send_request(request)).await,
-            };
-            let mut err = match sent {
-                Ok(Ok(response)) => return Ok(response),
-                Ok(Err(err)) => err,
-                Err(_) => return Err(self.fail(ClientError::Timeout(TimeoutPhase::Request))),
+                Proto::H2(h2) => {
+                    match timeout_at(deadline, h2.sender.ready()).await {
+                        Err(_) => {
+                            return Err(self.fail(ClientError::Timeout(TimeoutPhase::Request)));
+                        }
+                        // Closed while idle (server timeout, GOAWAY): reconnect.
+                        Ok(Err(_)) => (ClientError::ConnectionClosed, reused),
+                        Ok(Ok(())) => {
+                            let request = h2_request(hop, std::mem::take(&mut headers), &self.jar)?;
+                            match timeout_at(deadline, h2.sender.try_send_request(request)).await {
+                                Err(_) => {
+                                    return Err(
+                                        self.fail(ClientError::Timeout(TimeoutPhase::Request))
+                                    );
+                                }
+                                Ok(Ok(response)) => {
+                                    let (parts, incoming) = response.into_parts();
+                                    return Ok(Head {
+                                        status: parts.status,
+                                        version: parts.version,
+                                        headers: parts.headers,
+                                        body: BodySource::H2(incoming),
+                                    });
+                                }
+                                Ok(Err(mut err)) => {
+                                    let unsent = err.take_message();
+                                    let error = ClientError::from_hyper(err.into_error());
+                                    let retry = reused
+                                        && (unsent.is_some()
+                                            || (matches!(error, ClientError::ConnectionClosed)
+                                                && hop.method.is_idempotent()));
+                                    headers = match unsent {
+                                        Some(request) => request.into_parts().0.headers,
+                                        None => source.build(),
+                                    };
+                                    (error, retry)
+                                }
+                            }
+                        }
+                    }
+                }
             };
             self.conn = None;
-            let unsent = err.take_message();
-            let error = ClientError::from_hyper(err.into_error());
-            if reused && !retried {
-                if let Some(request) = unsent {
-                    retried = true;
-                    headers = request.into_parts().0.headers;
-                    continue;
-                }
-                if matches!(error, ClientError::ConnectionClosed) && hop.method.is_idempotent() {
-                    retried = true;
-                    headers = source.build();
-                    continue;
-                }
+            if retry && !retried {
+                retried = true;
+                continue;
             }
             return Err(error);
         }
@@ -334,21 +390,34 @@ impl HttpSession {
         Ok(())
     }
 
-    /// Reads a body to its end under the deadline; marks the connection reusable after.
+    /// Reads a body to its end under the deadline; marks the connection reusable after (or
+    /// drops it when the response said it cannot be reused).
     async fn read_body(
         &mut self,
-        incoming: Incoming,
+        source: BodySource,
         cap: usize,
         deadline: tokio::time::Instant,
     ) -> Result<ReadBody, ClientError> {
-        match timeout_at(deadline, body::read_capped(incoming, cap)).await {
+        let read = match (source, self.conn.as_mut().map(|c| &mut c.proto)) {
+            (BodySource::H1, Some(Proto::H1(h1))) => timeout_at(deadline, h1.read_body(cap)).await,
+            (BodySource::H2(incoming), _) => timeout_at(deadline, body::read_capped(incoming, cap))
+                .await
+                .map(|r| r.map_err(ClientError::from_hyper)),
+            (BodySource::H1, _) => Ok(Err(ClientError::ConnectionClosed)),
+        };
+        match read {
             Ok(Ok(read)) => {
                 if let Some(conn) = &mut self.conn {
-                    conn.reused = true;
+                    if conn.keeps_alive() {
+                        conn.reused = true;
+                    } else {
+                        // One socket per user: do not keep a spent one open.
+                        self.conn = None;
+                    }
                 }
                 Ok(read)
             }
-            Ok(Err(e)) => Err(self.fail(ClientError::from_hyper(e))),
+            Ok(Err(e)) => Err(self.fail(e)),
             Err(_) => Err(self.fail(ClientError::Timeout(TimeoutPhase::Request))),
         }
     }
@@ -357,99 +426,5 @@ impl HttpSession {
     fn fail(&mut self, e: ClientError) -> ClientError {
         self.conn = None;
         e
-    }
-}
-
-/// Builds the hyper request of a hop: origin-form URI plus `Host` on HTTP/1.1, absolute URI
-/// (`:scheme`/`:authority`) on HTTP/2; `Content-Length` and the jar's cookies.
-fn build_request(
-    h2: bool,
-    hop: &Hop,
-    mut headers: HeaderMap,
-    jar: &Jar,
-) -> Result<Request<ReqBody>, ClientError> {
-    let origin = &hop.target.origin;
-    let uri = if h2 {
-        let mut parts = http::uri::Parts::default();
-        parts.scheme = Some(origin.uri_scheme());
-        parts.authority = Some(origin.authority.clone());
-        parts.path_and_query = Some(hop.target.path.clone());
-        Uri::from_parts(parts).map_err(|_| ClientError::InvalidTarget("invalid url"))?
-    } else {
-        if !headers.contains_key(header::HOST) {
-            headers.insert(header::HOST, origin.host_header.clone());
-        }
-        Uri::from(hop.target.path.clone())
-    };
-    if !hop.body.is_empty() || expects_body(&hop.method) {
-        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(hop.body.len()));
-    }
-    if !jar.is_empty()
-        && !headers.contains_key(header::COOKIE)
-        && let Some(cookie) = jar.header_for(&hop.target.url())
-    {
-        headers.insert(header::COOKIE, cookie);
-    }
-    let mut request = Request::new(Full::new(hop.body.clone()));
-    *request.method_mut() = hop.method.clone();
-    *request.uri_mut() = uri;
-    *request.headers_mut() = headers;
-    Ok(request)
-}
-
-/// Methods whose empty body is still announced with `Content-Length: 0`.
-fn expects_body(method: &Method) -> bool {
-    *method == Method::POST || *method == Method::PUT || *method == Method::PATCH
-}
-
-/// The status and next target if `response` is a redirect we follow: 301/302/303/307/308 with
-/// a `Location` that resolves to an http(s) URL. Anything else is returned to the caller as is.
-fn redirect(response: &http::Response<Incoming>, current: &Target) -> Option<(StatusCode, Target)> {
-    let status = response.status();
-    if !matches!(status.as_u16(), 301 | 302 | 303 | 307 | 308) {
-        return None;
-    }
-    let location = response.headers().get(header::LOCATION)?.to_str().ok()?;
-    let url = current.url().join(location).ok()?;
-    let next = Target::from_url(&url, Some(&current.origin)).ok()?;
-    Some((status, next))
-}
-
-/// How to (re)build the caller's headers for a hop without keeping a copy per hop.
-#[derive(Clone, Copy)]
-struct HeaderSource<'a> {
-    /// The caller's headers (`None`: there were none).
-    template: Option<&'a HeaderMap>,
-    /// The hop goes to another origin than the first: credentials and a fixed `Host` stay
-    /// behind.
-    cross_origin: bool,
-    /// A 301/302/303 dropped the body: its headers go too.
-    body_dropped: bool,
-}
-
-impl HeaderSource<'_> {
-    fn build(&self) -> HeaderMap {
-        let mut headers = self.template.cloned().unwrap_or_default();
-        if self.cross_origin {
-            for name in [
-                header::AUTHORIZATION,
-                header::PROXY_AUTHORIZATION,
-                header::COOKIE,
-                header::HOST,
-            ] {
-                headers.remove(name);
-            }
-        }
-        if self.body_dropped {
-            for name in [
-                header::CONTENT_TYPE,
-                header::CONTENT_LENGTH,
-                header::CONTENT_ENCODING,
-                header::TRANSFER_ENCODING,
-            ] {
-                headers.remove(name);
-            }
-        }
-        headers
     }
 }
