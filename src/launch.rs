@@ -164,10 +164,6 @@ pub(crate) async fn steer(
     }
     tokio::spawn(reload::run(watch, controller.clone(), shutdown.clone()));
     if let Some(shape) = loaded.shape {
-        if matches!(gate, StartGate::Cluster { .. }) && shape.is_open() {
-            // Closed shapes and incident task mixes reach workers; arrivals do not yet.
-            tracing::warn!("the open model of the load shape does not run on workers yet");
-        }
         controller.attach_shape(
             shape,
             cicada_control::ShapeOptions {

@@ -526,6 +526,51 @@ incidents:
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_masters_open_model_arrives_on_every_worker_and_counts_drops() {
+    let server = RecordingServer::start().await.expect("server");
+    let setup = setup();
+    // 40 arrivals a second, each running 3 tasks 100 ms apart, at most 6 at once: about 12
+    // would be needed, so some arrivals are dropped.
+    let shape = scenario(
+        setup.dir.path(),
+        "open.yaml",
+        "open: { rate: 40, max_users: 6, iterations: 3 }\n",
+    );
+    let m = master(
+        &setup,
+        &server.url(),
+        &["--shape", &shape, "--autostart", "--adopt-window", "0s"],
+    )
+    .await;
+    let _w1 = worker(&setup, "w1", &[]);
+    let _w2 = worker(&setup, "w2", &[]);
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let mut busy = BTreeMap::new();
+    loop {
+        for (id, (users, _)) in workers(&m.url).await {
+            assert!(
+                users <= 3,
+                "{id} runs {users} arrived users, its share is 3"
+            );
+            *busy.entry(id).or_insert(0u64) += u64::from(users > 0);
+        }
+        let status = stats_of(&m.url).await;
+        let a = &status["arrivals"];
+        assert!(a["active"].as_u64().expect("active") <= 6, "{status}");
+        let both = busy.len() == 2 && busy.values().all(|&n| n > 0);
+        if both && a["arrived"].as_u64() >= Some(40) && a["dropped"].as_u64() > Some(0) {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the open model never ran on both workers with drops: {status}, busy {busy:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(!server.records().is_empty(), "arrived users sent requests");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn workers_export_their_users_spans_over_otlp() {
     use cicada_telemetry::otel::receiver::OtlpReceiver;
     let receiver = OtlpReceiver::start().await.expect("receiver starts");

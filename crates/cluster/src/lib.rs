@@ -25,7 +25,9 @@ pub mod proto {
 }
 
 /// The protocol spoken by this build; bumped on every incompatible change of the proto file.
-pub const PROTOCOL_VERSION: u32 = 1;
+/// 2: the open model (`ArrivalsUpdate`, heartbeat `arrivals`): a worker of protocol 1 would
+/// ignore arrivals without a word.
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// The cicada release of this build.
 pub const CICADA_VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -5,12 +5,14 @@
 //! - [`state`]: the workers table and the desired users; the 100 ms tick that drops lost
 //!   workers and moves users at the spawn rate.
 //! - [`balance`]: the split of users over workers, and the paced steps towards it.
+//! - `arrivals`: the open model's arrivals split over workers, and their counters summed.
 //!
 //! A reloaded scenario file ([`Fleet::apply_plan`] on the [`ClusterFleet`]) replaces the
 //! master's plan and scenario message, maps every per-type count to the new type names, and
 //! broadcasts the scenario: workers swap it in without restarting their users (see
 //! [`crate::worker`]); workers that connect later get it like any scenario.
 
+pub(crate) mod arrivals;
 pub mod balance;
 mod service;
 pub mod state;
@@ -261,6 +263,20 @@ impl Fleet for ClusterFleet {
         Ok(())
     }
 
+    /// The open model: each worker gets its share of the rate and of the maximum of
+    /// concurrent arrived users (see `arrivals`), re-split when workers come and go.
+    fn set_arrivals(&self, arrivals: Option<cicada_engine::Arrivals>) -> Result<(), ControlError> {
+        let mut state = self.shared.lock();
+        state.arrivals = arrivals;
+        state.tick(&self.shared.timings);
+        Ok(())
+    }
+
+    fn arrival_counts(&self) -> Option<cicada_engine::ArrivalCounts> {
+        let state = self.shared.lock();
+        Some(state.arrival_counts())
+    }
+
     /// Incident windows reach every worker (and every worker that connects later).
     fn set_task_mix(&self, mix: Option<&cicada_engine::TaskMix>) -> Result<(), ControlError> {
         let update = crate::mix::to_proto(mix);
@@ -373,7 +389,8 @@ impl Fleet for ClusterFleet {
                 } else {
                     state_name(e.state).to_owned()
                 },
-                users: e.running.iter().sum(),
+                // Arrived users (the open model) are users on it too.
+                users: e.running.iter().sum::<u64>() + u64::from(e.arrivals.last.active),
                 cpu_percent: e.cpu_percent,
                 memory_bytes: e.memory_bytes,
                 last_seen: e

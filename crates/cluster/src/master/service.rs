@@ -14,6 +14,7 @@ use tokio_stream::{Stream, StreamExt};
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::master::Shared;
+use crate::master::arrivals::WorkerArrivals;
 use crate::master::state::WorkerEntry;
 use crate::proto::cluster_server::Cluster;
 use crate::proto::{
@@ -167,6 +168,7 @@ impl ClusterService {
                 sent: None,
                 stats_applied: 0,
                 error: String::new(),
+                arrivals: WorkerArrivals::default(),
             });
         entry.conn = conn;
         entry.tx = Some(tx.clone());
@@ -174,6 +176,7 @@ impl ClusterService {
         entry.last_seen_wall = SystemTime::now();
         entry.running = running;
         entry.sent = None;
+        entry.arrivals.sent = None;
         let assigned = entry.assigned.clone();
         let _ = tx.try_send(msg(master_message::Kind::Welcome(Welcome {
             protocol_version: PROTOCOL_VERSION,
@@ -259,9 +262,13 @@ async fn read_loop(
 impl Shared {
     /// Updates the worker's entry; returns the statistics acknowledgement to send back.
     fn heartbeat(&self, id: &str, conn: u64, mut h: Heartbeat) -> Option<u64> {
-        let mut state = self.lock();
-        let running = state.counts_of(&h.running);
+        let mut guard = self.lock();
+        let running = guard.counts_of(&h.running);
+        let state = &mut *guard;
         let entry = state.workers.get_mut(id).filter(|e| e.conn == conn)?;
+        state
+            .retired_arrivals
+            .note(&mut entry.arrivals, h.arrivals.as_ref());
         entry.last_seen = Instant::now();
         entry.last_seen_wall = SystemTime::now();
         entry.state = WorkerState::try_from(h.state).unwrap_or(WorkerState::Unspecified);

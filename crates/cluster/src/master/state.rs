@@ -5,9 +5,10 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant, SystemTime};
 
-use cicada_engine::Plan;
+use cicada_engine::{ArrivalCounts, Arrivals, Plan};
 use tokio::sync::mpsc;
 
+use crate::master::arrivals::{self, Retired, WorkerArrivals};
 use crate::master::balance;
 use crate::proto::{
     Assignment, MasterMessage, ScenarioUpdate, Stop, TypeCount, WorkerState, master_message,
@@ -57,6 +58,8 @@ pub(crate) struct WorkerEntry {
     pub stats_applied: u64,
     /// The last problem it reported.
     pub error: String,
+    /// Its open-model counters and the share of arrivals last sent.
+    pub arrivals: WorkerArrivals,
 }
 
 /// Timings of the master.
@@ -87,6 +90,10 @@ pub(crate) struct State {
     /// The task mix a load shape's incident asks for (`None`: the scenario's own); sent to
     /// every worker when it changes and to every worker that connects.
     pub mix: Option<crate::proto::TaskMixUpdate>,
+    /// The open model a load shape asks for (`None`: off), split over the workers.
+    pub arrivals: Option<Arrivals>,
+    /// Open-model counters of restarted and lost workers.
+    pub retired_arrivals: Retired,
     pub desired: Desired,
     /// By worker id: a stable order for the split.
     pub workers: BTreeMap<String, WorkerEntry>,
@@ -114,6 +121,8 @@ impl State {
             plan_types,
             scenario,
             mix: None,
+            arrivals: None,
+            retired_arrivals: Retired::default(),
             workers: BTreeMap::new(),
             next_conn: 1,
             budget: 0.0,
@@ -255,6 +264,38 @@ impl State {
             self.balance(timings, now, dt);
         }
         self.send_assignments();
+        self.send_arrivals(timings, now);
+    }
+
+    /// The cluster's open-model counters (see `arrivals`).
+    pub fn arrival_counts(&self) -> ArrivalCounts {
+        self.retired_arrivals
+            .total(self.workers.values().map(|e| &e.arrivals))
+    }
+
+    /// Sends each worker that takes new users its share of the arrivals when it changed (or
+    /// was never sent on this stream: a worker that reconnects learns that they are off).
+    fn send_arrivals(&mut self, timings: &Timings, now: Instant) {
+        let eligible: Vec<String> = self
+            .workers
+            .iter()
+            .filter(|(_, e)| Self::eligible(e, timings, now))
+            .map(|(id, _)| id.clone())
+            .collect();
+        let shares = arrivals::shares(self.arrivals.as_ref(), eligible.len());
+        for (id, share) in eligible.iter().zip(shares) {
+            if let Some(e) = self.workers.get_mut(id)
+                && e.arrivals.sent.as_ref() != Some(&share)
+                && let Some(tx) = &e.tx
+                && tx
+                    .try_send(MasterMessage {
+                        kind: Some(master_message::Kind::Arrivals(share)),
+                    })
+                    .is_ok()
+            {
+                e.arrivals.sent = Some(share);
+            }
+        }
     }
 
     fn drop_lost(&mut self, timings: &Timings, now: Instant) {
@@ -266,6 +307,7 @@ impl State {
             .collect();
         for id in lost {
             if let Some(e) = self.workers.remove(&id) {
+                self.retired_arrivals.keep(&e.arrivals.last);
                 tracing::warn!(
                     worker_id = %id,
                     users = e.running.iter().sum::<u64>(),

@@ -122,6 +122,7 @@ pub fn run(
         assignment: Vec::new(),
         rate: 1.0,
         mix: None,
+        arrivals: None,
         error: String::new(),
         outbox: outbox::Outbox::new(),
         sampler: cicada_control::process::ProcessSampler::new(),
@@ -142,6 +143,8 @@ pub(crate) struct Agent<'a> {
     rate: f64,
     /// The task mix the master asked for (an incident window), re-applied to a new engine.
     mix: Option<cicada_engine::TaskMix>,
+    /// This worker's share of the open model (from the master), re-applied to a new engine.
+    arrivals: Option<cicada_engine::Arrivals>,
     /// The last scenario problem (reported in heartbeats).
     error: String,
     outbox: outbox::Outbox,
@@ -177,6 +180,7 @@ impl Agent<'_> {
             Ok(running) => {
                 tracing::info!(scenario = spec.name(), host = %spec.host, "running the master's scenario");
                 running.engine.set_task_mix(self.mix.as_ref());
+                running.engine.set_arrivals(self.arrivals);
                 if let Some(old) = self.running.replace(running) {
                     old.stop.cancel();
                 }
@@ -291,8 +295,24 @@ impl Agent<'_> {
         }
     }
 
+    fn set_arrivals(&mut self, update: &crate::proto::ArrivalsUpdate) {
+        self.arrivals = crate::master::arrivals::from_update(update);
+        if let Some(running) = &self.running {
+            running.engine.set_arrivals(self.arrivals);
+        }
+    }
+
+    /// Open-model counters of the running engine.
+    fn arrival_counts(&self) -> cicada_engine::ArrivalCounts {
+        self.running
+            .as_ref()
+            .map(|r| r.engine.arrival_counts())
+            .unwrap_or_default()
+    }
+
     fn stop_users(&mut self) {
         self.assignment.clear();
+        self.arrivals = None;
         if let Some(running) = &self.running {
             running.engine.stop();
         }

@@ -205,6 +205,7 @@ fn handle(agent: &mut Agent<'_>, message: MasterMessage) {
         Some(master_message::Kind::Assign(a)) => agent.set_assignment(a.users, a.spawn_rate),
         Some(master_message::Kind::Stop(_)) => agent.stop_users(),
         Some(master_message::Kind::Mix(update)) => agent.set_mix(&update),
+        Some(master_message::Kind::Arrivals(update)) => agent.set_arrivals(&update),
         Some(master_message::Kind::HeartbeatReply(r)) => agent.outbox.ack(r.stats_acked),
         Some(master_message::Kind::Welcome(_) | master_message::Kind::Refused(_)) | None => {}
     }
@@ -230,6 +231,7 @@ fn heartbeat_of(agent: &mut Agent<'_>, stopping: bool) -> Heartbeat {
         memory_bytes: sample.memory_bytes,
         running: agent.running_counts(),
         error: agent.error.clone(),
+        arrivals: Some(crate::master::arrivals::to_proto(agent.arrival_counts())),
     }
 }
 
