@@ -21,7 +21,11 @@
 //!   pick, keeping their session and variables. `cicada_scenario_reloads_total{result="ok"}`.
 //! - Invalid: an ERROR log with every diagnostic (file:line:column and the line), the errors
 //!   in `status.scenario.last_reload` (API, UI banner), `result="error"`; nothing running
-//!   changes. The same broken contents are not tried again until they change (or SIGHUP).
+//!   changes. The same contents are tried again every five intervals (a data file that the
+//!   new scenario reads but the running one does not is not hashed, so fixing only it changes
+//!   nothing we watch), quietly while the errors stay the same; SIGHUP tries at once.
+//! - Contents put back to what runs clear the refusal (`last_reload` becomes ok, nothing is
+//!   counted): the banner goes.
 //! - Unchanged contents (a touch, or a swap to identical files) do nothing.
 //! - The target host and the load shape come from the start: a changed `host:` or `shape:`
 //!   is reported in a warning and needs a restart (the host can also be changed in the UI).
@@ -30,7 +34,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use cicada_control::{Controller, ScenarioText};
 use cicada_engine::TagFilter;
@@ -43,6 +47,19 @@ use crate::source::{self, Loaded, SourceError};
 
 /// A file bigger than this is not read (the scenario parser refuses above 8 MiB anyway).
 const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Refused contents are tried again after this many intervals (see the module docs).
+const RETRY_REFUSED_INTERVALS: u32 = 5;
+
+/// Contents that were refused, and when, and why.
+struct Refusal {
+    digest: String,
+    errors: Vec<String>,
+    tried: Instant,
+    /// Tried again after a while (the file did not load); a refusal of the fleet is final
+    /// for these contents.
+    retry: bool,
+}
 
 /// Watches one scenario file (see the module docs).
 pub(crate) struct Watch {
@@ -58,8 +75,8 @@ pub(crate) struct Watch {
     shape: Option<cicada_scenario::Shape>,
     /// Digest of what runs.
     current: String,
-    /// Digest of the last contents that were refused (not tried again until they change).
-    refused: Option<String>,
+    /// The last contents that were refused (see the module docs).
+    refused: Option<Refusal>,
     /// The data files of what runs, as written in the scenario (read again at each poll).
     data_files: Vec<String>,
 }
@@ -116,12 +133,24 @@ impl Watch {
     pub(crate) fn check(&mut self, controller: &Controller, forced: bool) {
         let seen = self.peek();
         if seen == self.current {
-            if forced {
+            if self.refused.take().is_some() {
+                tracing::info!(
+                    file = %self.path.display(),
+                    "the scenario file is back to the scenario that runs; the refused change is gone"
+                );
+                controller.reload_reverted(&self.current);
+            } else if forced {
                 tracing::info!(file = %self.path.display(), "SIGHUP: the scenario is unchanged");
             }
             return;
         }
-        if !forced && self.refused.as_deref() == Some(seen.as_str()) {
+        let retry = self.interval.unwrap_or_default() * RETRY_REFUSED_INTERVALS;
+        if !forced
+            && self
+                .refused
+                .as_ref()
+                .is_some_and(|r| r.digest == seen && (!r.retry || r.tried.elapsed() < retry))
+        {
             return;
         }
         match self.load() {
@@ -149,17 +178,34 @@ impl Watch {
                     }
                     Err(e) => {
                         tracing::error!(file = %self.path.display(), "scenario reload refused: {e}");
-                        self.refused = Some(seen);
+                        self.refused = Some(Refusal {
+                            digest: seen,
+                            errors: vec![e.to_string()],
+                            tried: Instant::now(),
+                            retry: false,
+                        });
                     }
                 }
             }
             Err((full, errors)) => {
-                tracing::error!(
-                    file = %self.path.display(),
-                    "scenario reload refused; the previous scenario keeps running:\n{full}"
-                );
-                controller.reload_refused(&seen, errors);
-                self.refused = Some(seen);
+                // A retry that fails the same way is not news: no log line, no count.
+                let same = self
+                    .refused
+                    .as_ref()
+                    .is_some_and(|r| r.digest == seen && r.errors == errors);
+                if forced || !same {
+                    tracing::error!(
+                        file = %self.path.display(),
+                        "scenario reload refused; the previous scenario keeps running:\n{full}"
+                    );
+                    controller.reload_refused(&seen, errors.clone());
+                }
+                self.refused = Some(Refusal {
+                    digest: seen,
+                    errors,
+                    tried: Instant::now(),
+                    retry: true,
+                });
             }
         }
     }

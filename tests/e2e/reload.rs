@@ -163,6 +163,64 @@ async fn invalid_reload_is_refused(server: &RecordingServer, map: &mut ConfigMap
     assert_eq!(count(server, "/c"), 0, "the broken scenario never ran");
 }
 
+/// The same users on the path a data file gives (`/d`).
+const WITH_DATA: &str = r#"
+users:
+  - name: Agent
+    wait: { constant: 50ms }
+    on_start:
+      - request: { name: Login, method: POST, path: /api/v1/auth/login, extract: { token: "$.data.token" } }
+    tasks:
+      - { name: work, request: { name: work, path: "/{{ pick('paths').p }}?token={{ token }}" } }
+data:
+  paths: { file: paths.csv }
+"#;
+
+/// After a refusal: the file put back clears it; a new scenario refused for a missing data
+/// file applies once only the data file appears (nothing else changes).
+async fn refusals_clear_and_a_data_file_fix_applies(
+    server: &RecordingServer,
+    map: &mut ConfigMap,
+    url: &str,
+) {
+    map.swap(&scenario("/b"));
+    until("the refusal cleared", async || {
+        scenario_status(url).await["last_reload"]["ok"] == true
+    })
+    .await;
+    let s = scenario_status(url).await;
+    assert_eq!(
+        (s["reloads_ok"].clone(), s["reloads_error"].clone()),
+        (1.into(), 1.into()),
+        "{s}"
+    );
+
+    map.swap(WITH_DATA);
+    until("the missing data file refused", async || {
+        scenario_status(url).await["reloads_error"] == 2
+    })
+    .await;
+    let errors = scenario_status(url).await["last_reload"]["errors"].to_string();
+    assert!(errors.contains("paths.csv"), "{errors}");
+    // The data file beside the scenario's path, as the scenario names it.
+    std::fs::write(map.dir.path().join("paths.csv"), "p\nd\n").expect("data file");
+    until("the fixed scenario applied", async || {
+        count(server, "/d") > 0
+    })
+    .await;
+    let s = scenario_status(url).await;
+    assert_eq!(
+        (s["reloads_ok"].clone(), s["reloads_error"].clone()),
+        (2.into(), 2.into()),
+        "{s}"
+    );
+    assert_eq!(
+        count(server, "/api/v1/auth/login"),
+        3,
+        "nobody logged in again"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_standalone_run_reloads_a_configmap_swap_and_refuses_a_broken_file() {
     let server = RecordingServer::start().await.expect("server");
@@ -187,6 +245,7 @@ async fn a_standalone_run_reloads_a_configmap_swap_and_refuses_a_broken_file() {
     .await;
     valid_reload_moves_users(&server, &mut map, &run.url, 3).await;
     invalid_reload_is_refused(&server, &mut map, &run.url).await;
+    refusals_clear_and_a_data_file_fix_applies(&server, &mut map, &run.url).await;
     let _ = run.child.kill().await;
 }
 

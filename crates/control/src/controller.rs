@@ -226,6 +226,12 @@ impl Controller {
         lock(&self.inner.scenario).refused(digest, unix_now(), errors);
     }
 
+    /// Records that the file is back to the contents that run (`digest`) after a refused
+    /// reload: the refusal is over (nothing is counted).
+    pub fn reload_reverted(&self, digest: &str) {
+        lock(&self.inner.scenario).reverted(digest, unix_now());
+    }
+
     /// The scenario that runs and the outcome of the last reload.
     pub fn scenario(&self) -> ScenarioStatus {
         lock(&self.inner.scenario).clone()

@@ -84,6 +84,17 @@ impl ScenarioStatus {
             errors: bounded(errors),
         });
     }
+
+    /// The file is back to what runs after a refusal: the last attempt shows as ok (the
+    /// running digest, no errors) without counting a reload.
+    pub(crate) fn reverted(&mut self, digest: &str, at: u64) {
+        self.last_reload = Some(LastReload {
+            ok: true,
+            at,
+            digest: digest.to_owned(),
+            errors: Vec::new(),
+        });
+    }
 }
 
 /// At most [`MAX_ERRORS`] messages of at most [`MAX_ERROR_LEN`] bytes (cut on a character
