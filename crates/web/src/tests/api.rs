@@ -164,6 +164,20 @@ async fn bad_input_is_refused_and_the_swarm_is_untouched() {
             "{body}"
         );
     }
+    let a = send(
+        &h.app,
+        post(
+            "/api/swarm",
+            r#"{"users": 1, "spawn_rate": 1, "host": "http://alice:hunter22@127.0.0.1:1"}"#,
+        ),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", a.text());
+    assert_eq!(
+        a.json()["error"].as_str(),
+        Some(cicada_scenario::HOST_CREDENTIALS_MESSAGE)
+    );
+    assert!(!a.text().contains("hunter22"), "{}", a.text());
     let huge = format!(
         r#"{{"users": 1, "spawn_rate": 1, "host": "{}"}}"#,
         "x".repeat(100_000)
