@@ -271,13 +271,17 @@ async fn history_workers_ratio_and_logs() {
     assert!((tasks[0]["total_share"].as_f64().unwrap_or(0.0) - 0.5).abs() < 1e-5);
 
     h.logs.push(Level::WARN, "cicada", "first");
-    h.logs.push(Level::ERROR, "cicada", "second");
+    h.logs
+        .push(Level::ERROR, "cicada_cluster::master::service", "second");
     let v = send(&h.app, get("/api/logs")).await.json();
     assert_eq!(v["logs"].as_array().map(Vec::len), Some(2));
     assert_eq!(v["last_seq"], 2);
+    assert_eq!(v["logs"][0]["component"], "cli");
     let v = send(&h.app, get("/api/logs?after=1")).await.json();
     assert_eq!(v["logs"][0]["message"], "second");
     assert_eq!(v["logs"][0]["level"], "ERROR");
+    assert_eq!(v["logs"][0]["component"], "cluster.master");
+    assert_eq!(v["logs"][0]["target"], "cicada_cluster::master::service");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
