@@ -310,7 +310,7 @@ impl RunConfig {
                 reason: "at least 1".into(),
             });
         }
-        if args.max_entries == 0 {
+        if args.metrics.max_entries == 0 {
             return Err(ConfigError::Invalid {
                 flag: "--max-entries (CICADA_MAX_ENTRIES)",
                 value: "0".into(),
@@ -333,14 +333,19 @@ impl RunConfig {
                 reason: "expected a ratio between 0.0 and 1.0".into(),
             });
         }
-        let otel = resolve_otel(args.otel, args.otel_endpoint.as_deref(), "cicada", env)?;
-        let otel_metrics = resolve_otel_metrics(
-            args.otel_metrics,
-            args.otel_endpoint.as_deref(),
+        let otel = resolve_otel(
+            args.otel.otel,
+            args.otel.otel_endpoint.as_deref(),
             "cicada",
             env,
         )?;
-        let metrics_buckets = check_buckets(&args.metrics_buckets)?;
+        let otel_metrics = resolve_otel_metrics(
+            args.otel.otel_metrics,
+            args.otel.otel_endpoint.as_deref(),
+            "cicada",
+            env,
+        )?;
+        let metrics_buckets = check_buckets(&args.metrics.metrics_buckets)?;
         let time_scale =
             cicada_scenario::ShapeClock::parse_scale(&args.time_scale).map_err(|e| {
                 ConfigError::Invalid {
@@ -376,10 +381,10 @@ impl RunConfig {
             trace: cicada_engine::TraceConfig {
                 mode: trace_mode,
                 sample_ratio: args.trace_sample_ratio,
-                log_requests: log_requests(args.log_requests)?,
+                log_requests: log_requests(args.metrics.log_requests)?,
             },
             stats: StatsConfig {
-                max_entries: args.max_entries,
+                max_entries: args.metrics.max_entries,
                 ..StatsConfig::default()
             },
             log_format,
