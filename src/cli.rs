@@ -194,45 +194,17 @@ pub struct RunArgs {
     )]
     pub trace_sample_ratio: f64,
 
-    /// Export a span per sampled request (under a span per task run) over OTLP; the standard
-    /// OTEL_* variables configure it (see docs/observability.md).
-    #[arg(long, env = "CICADA_OTEL")]
-    pub otel: bool,
-
-    /// OTLP collector URL (implies --otel), e.g. http://127.0.0.1:4317 [default:
-    /// OTEL_EXPORTER_OTLP_ENDPOINT, else http://localhost:4317].
-    #[arg(long, env = "CICADA_OTEL_ENDPOINT", value_name = "URL")]
-    pub otel_endpoint: Option<String>,
-
-    /// Export the key metrics (requests, failures, latency histogram, users) over OTLP every
-    /// OTEL_METRIC_EXPORT_INTERVAL (default 60 s), to the spans' endpoint; on a master, the
-    /// totals of all workers (see docs/observability.md).
-    #[arg(long, env = "CICADA_OTEL_METRICS")]
-    pub otel_metrics: bool,
+    /// OTLP export of spans and metrics.
+    #[command(flatten)]
+    pub otel: OtelArgs,
 
     /// Seed for the users' random choices (default: random).
     #[arg(long, env = "CICADA_SEED", value_name = "N")]
     pub seed: Option<u64>,
 
-    /// Share of requests logged as an INFO line (method, name, path without query, status,
-    /// duration, user type, task, trace id; never headers or bodies), 0.0-1.0. On a master it
-    /// has no effect: give it to the workers.
-    #[arg(
-        long,
-        env = "CICADA_LOG_REQUESTS",
-        default_value_t = 0.0,
-        value_name = "RATIO"
-    )]
-    pub log_requests: f64,
-
-    /// Distinct statistics rows kept before further ones share an overflow row.
-    #[arg(
-        long,
-        env = "CICADA_MAX_ENTRIES",
-        default_value_t = 1000,
-        value_name = "N"
-    )]
-    pub max_entries: usize,
+    /// Request log lines, statistics rows, histogram buckets.
+    #[command(flatten)]
+    pub metrics: MetricsArgs,
 
     /// Logging.
     #[command(flatten)]
@@ -289,6 +261,54 @@ pub struct RunArgs {
     /// Require the web credentials for /healthz, /readyz and /metrics too.
     #[arg(long, env = "CICADA_PROTECT_PROBES")]
     pub protect_probes: bool,
+}
+
+/// OTLP export (`run`, `master` and `worker`); the standard OTEL_* variables configure the
+/// transport (see docs/observability.md).
+#[derive(Debug, Args, Clone)]
+pub struct OtelArgs {
+    /// Export a span per sampled request (under a span per task run) over OTLP; the standard
+    /// OTEL_* variables configure it (see docs/observability.md). On a worker, the master
+    /// decides the trace context and sample ratio.
+    #[arg(long, env = "CICADA_OTEL")]
+    pub otel: bool,
+
+    /// OTLP collector URL (implies --otel), e.g. http://127.0.0.1:4317 [default:
+    /// OTEL_EXPORTER_OTLP_ENDPOINT, else http://localhost:4317].
+    #[arg(long, env = "CICADA_OTEL_ENDPOINT", value_name = "URL")]
+    pub otel_endpoint: Option<String>,
+
+    /// Export the key metrics (requests, failures, latency histogram, users, process CPU and
+    /// memory) over OTLP every OTEL_METRIC_EXPORT_INTERVAL (default 60 s), to the spans'
+    /// endpoint: on a master, the totals of all workers; on a worker, its own (see
+    /// docs/observability.md).
+    #[arg(long, env = "CICADA_OTEL_METRICS")]
+    pub otel_metrics: bool,
+}
+
+/// What is recorded and how the metrics are shaped (`run`, `master` and `worker`).
+#[derive(Debug, Args, Clone)]
+pub struct MetricsArgs {
+    /// Share of requests logged as an INFO line (method, name, path without query, status,
+    /// duration, user type, task, trace id; never headers or bodies), 0.0-1.0. On a master it
+    /// has no effect: give it to the workers.
+    #[arg(
+        long,
+        env = "CICADA_LOG_REQUESTS",
+        default_value_t = 0.0,
+        value_name = "RATIO"
+    )]
+    pub log_requests: f64,
+
+    /// Distinct statistics rows kept before further ones share an overflow row (on a worker,
+    /// the rows of its own metrics).
+    #[arg(
+        long,
+        env = "CICADA_MAX_ENTRIES",
+        default_value_t = 1000,
+        value_name = "N"
+    )]
+    pub max_entries: usize,
 
     /// Upper bounds of the /metrics latency histogram, seconds, comma-separated, ascending.
     #[arg(
@@ -495,19 +515,9 @@ pub struct WorkerArgs {
     #[command(flatten)]
     pub client: ClientArgs,
 
-    /// Export a span per sampled request of this worker's users over OTLP (the master decides
-    /// the trace context and sample ratio; see docs/observability.md).
-    #[arg(long, env = "CICADA_OTEL")]
-    pub otel: bool,
-
-    /// OTLP collector URL (implies --otel).
-    #[arg(long, env = "CICADA_OTEL_ENDPOINT", value_name = "URL")]
-    pub otel_endpoint: Option<String>,
-
-    /// Export this worker's own key metrics over OTLP every OTEL_METRIC_EXPORT_INTERVAL
-    /// (default 60 s), to the spans' endpoint.
-    #[arg(long, env = "CICADA_OTEL_METRICS")]
-    pub otel_metrics: bool,
+    /// OTLP export of spans and metrics.
+    #[command(flatten)]
+    pub otel: OtelArgs,
 
     /// Serve this worker's own /metrics (and /healthz) on this port; 0 picks a free port (the
     /// URL is printed at start). Absent: no HTTP server.
@@ -523,38 +533,13 @@ pub struct WorkerArgs {
     )]
     pub metrics_host: String,
 
-    /// Upper bounds of the /metrics latency histogram, seconds, comma-separated, ascending.
-    #[arg(
-        long,
-        env = "CICADA_METRICS_BUCKETS",
-        value_delimiter = ',',
-        default_value = "0.005,0.01,0.025,0.05,0.1,0.25,0.5,1,2.5,5,10",
-        value_name = "SECONDS,..."
-    )]
-    pub metrics_buckets: Vec<f64>,
-
-    /// Distinct statistics rows this worker's own metrics keep before further ones share an
-    /// overflow row.
-    #[arg(
-        long,
-        env = "CICADA_MAX_ENTRIES",
-        default_value_t = 1000,
-        value_name = "N"
-    )]
-    pub max_entries: usize,
+    /// Request log lines, statistics rows, histogram buckets.
+    #[command(flatten)]
+    pub metrics: MetricsArgs,
 
     /// Logging.
     #[command(flatten)]
     pub log: LogArgs,
-
-    /// Share of this worker's requests logged as an INFO line (see `run --log-requests`).
-    #[arg(
-        long,
-        env = "CICADA_LOG_REQUESTS",
-        default_value_t = 0.0,
-        value_name = "RATIO"
-    )]
-    pub log_requests: f64,
 
     /// Threads running users (default: one per available core).
     #[arg(long, env = "CICADA_WORKER_THREADS", value_name = "N")]
@@ -715,4 +700,50 @@ pub struct DemoArgs {
     /// OTLP collector URL (implies --otel).
     #[arg(long, value_name = "URL")]
     pub otel_endpoint: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_master_and_worker_share_the_otel_and_metrics_flags() {
+        let flags = [
+            "--otel",
+            "--otel-endpoint",
+            "http://127.0.0.1:4317",
+            "--otel-metrics",
+            "--log-requests",
+            "0.5",
+            "--max-entries",
+            "7",
+            "--metrics-buckets",
+            "0.1,1",
+        ];
+        for sub in ["run", "master", "worker"] {
+            let argv = ["cicada", sub].into_iter().chain(flags);
+            let cli = Cli::try_parse_from(argv).unwrap_or_else(|e| panic!("{sub}: {e}"));
+            let (otel, metrics) = match cli.command {
+                Command::Run(a) => (a.otel, a.metrics),
+                Command::Master(a) => (a.run.otel, a.run.metrics),
+                Command::Worker(a) => (a.otel, a.metrics),
+                _ => unreachable!("{sub} was asked for"),
+            };
+            assert!(otel.otel && otel.otel_metrics, "{sub}");
+            assert_eq!(
+                otel.otel_endpoint.as_deref(),
+                Some("http://127.0.0.1:4317"),
+                "{sub}"
+            );
+            assert_eq!(
+                (
+                    metrics.log_requests,
+                    metrics.max_entries,
+                    metrics.metrics_buckets
+                ),
+                (0.5, 7, vec![0.1, 1.0]),
+                "{sub}"
+            );
+        }
+    }
 }

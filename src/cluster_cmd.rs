@@ -187,8 +187,8 @@ pub(crate) fn worker(args: &WorkerArgs, registry: &Registry) -> ExitCode {
     }
     let env_var = |name: &str| std::env::var(name).ok();
     let otel = match crate::config::resolve_otel(
-        args.otel,
-        args.otel_endpoint.as_deref(),
+        args.otel.otel,
+        args.otel.otel_endpoint.as_deref(),
         "cicada",
         &env_var,
     ) {
@@ -196,15 +196,15 @@ pub(crate) fn worker(args: &WorkerArgs, registry: &Registry) -> ExitCode {
         Err(e) => return usage_error(e),
     };
     let mut otel_metrics = match crate::config::resolve_otel_metrics(
-        args.otel_metrics,
-        args.otel_endpoint.as_deref(),
+        args.otel.otel_metrics,
+        args.otel.otel_endpoint.as_deref(),
         "cicada",
         &env_var,
     ) {
         Ok(o) => o,
         Err(e) => return usage_error(e),
     };
-    let buckets = match crate::config::check_buckets(&args.metrics_buckets) {
+    let buckets = match crate::config::check_buckets(&args.metrics.metrics_buckets) {
         Ok(b) => b,
         Err(e) => return usage_error(e),
     };
@@ -213,7 +213,7 @@ pub(crate) fn worker(args: &WorkerArgs, registry: &Registry) -> ExitCode {
             "invalid value for --metrics-host (CICADA_METRICS_HOST): empty address",
         );
     }
-    let log_requests = match crate::config::log_requests(args.log_requests) {
+    let log_requests = match crate::config::log_requests(args.metrics.log_requests) {
         Ok(r) => r,
         Err(e) => return usage_error(e),
     };
@@ -245,7 +245,7 @@ pub(crate) fn worker(args: &WorkerArgs, registry: &Registry) -> ExitCode {
     }
     // The worker's own totals, kept only when something reads them.
     let own = (args.metrics_port.is_some() || otel_metrics.is_some())
-        .then(|| WorkerMetrics::new(id.clone(), args.max_entries));
+        .then(|| WorkerMetrics::new(id.clone(), args.metrics.max_entries));
     let config = WorkerConfig {
         master_host,
         master_port: args.master_port,

@@ -35,6 +35,12 @@ pub enum ConfigError {
     /// An OpenTelemetry setting (`--otel-endpoint`, an `OTEL_*` variable).
     #[error(transparent)]
     Otel(#[from] OtelConfigError),
+    /// A host URL with `user:password@` (never echoed: it holds a password).
+    #[error("invalid {flag}: {}", cicada_scenario::HOST_CREDENTIALS_MESSAGE)]
+    HostCredentials {
+        /// The flag, variable or file that gave the host.
+        flag: &'static str,
+    },
     /// Neither `-f` nor `--scenario` was given.
     #[error("no scenario: give -f FILE (or CICADA_FILE) or --scenario NAME")]
     NoScenario,
@@ -168,8 +174,12 @@ pub fn client_config(args: &ClientArgs) -> Result<ClientConfig, ConfigError> {
     })
 }
 
-/// Parses a base URL: http or https, with a host.
+/// Parses a base URL: http or https, with a host, without credentials (they would show in the
+/// API, the reports and the logs).
 pub fn parse_host(flag: &'static str, value: &str) -> Result<Url, ConfigError> {
+    if cicada_scenario::host_has_credentials(value) {
+        return Err(ConfigError::HostCredentials { flag });
+    }
     let invalid = |reason: String| ConfigError::Invalid {
         flag,
         value: value.to_string(),
@@ -215,13 +225,16 @@ impl RunConfig {
                 .iter()
                 .find_map(|n| env(n).filter(|v| !v.trim().is_empty()))
         };
-        let host = match args
-            .host
-            .clone()
-            .or_else(|| alias(&["LOCUST_HOST", "TARGET_HOST"]))
-        {
-            Some(h) => Some(parse_host("-H/--host (CICADA_HOST)", &h)?),
-            None => None,
+        // Errors name where the host came from: the flag (or CICADA_HOST), else the alias.
+        let host = match (
+            args.host.clone(),
+            alias(&["LOCUST_HOST"]),
+            alias(&["TARGET_HOST"]),
+        ) {
+            (Some(h), _, _) => Some(parse_host("-H/--host (CICADA_HOST)", &h)?),
+            (None, Some(h), _) => Some(parse_host("LOCUST_HOST", &h)?),
+            (None, None, Some(h)) => Some(parse_host("TARGET_HOST", &h)?),
+            (None, None, None) => None,
         };
         let users = match args.users {
             Some(u) => u,
@@ -297,7 +310,7 @@ impl RunConfig {
                 reason: "at least 1".into(),
             });
         }
-        if args.max_entries == 0 {
+        if args.metrics.max_entries == 0 {
             return Err(ConfigError::Invalid {
                 flag: "--max-entries (CICADA_MAX_ENTRIES)",
                 value: "0".into(),
@@ -320,14 +333,19 @@ impl RunConfig {
                 reason: "expected a ratio between 0.0 and 1.0".into(),
             });
         }
-        let otel = resolve_otel(args.otel, args.otel_endpoint.as_deref(), "cicada", env)?;
-        let otel_metrics = resolve_otel_metrics(
-            args.otel_metrics,
-            args.otel_endpoint.as_deref(),
+        let otel = resolve_otel(
+            args.otel.otel,
+            args.otel.otel_endpoint.as_deref(),
             "cicada",
             env,
         )?;
-        let metrics_buckets = check_buckets(&args.metrics_buckets)?;
+        let otel_metrics = resolve_otel_metrics(
+            args.otel.otel_metrics,
+            args.otel.otel_endpoint.as_deref(),
+            "cicada",
+            env,
+        )?;
+        let metrics_buckets = check_buckets(&args.metrics.metrics_buckets)?;
         let time_scale =
             cicada_scenario::ShapeClock::parse_scale(&args.time_scale).map_err(|e| {
                 ConfigError::Invalid {
@@ -363,10 +381,10 @@ impl RunConfig {
             trace: cicada_engine::TraceConfig {
                 mode: trace_mode,
                 sample_ratio: args.trace_sample_ratio,
-                log_requests: log_requests(args.log_requests)?,
+                log_requests: log_requests(args.metrics.log_requests)?,
             },
             stats: StatsConfig {
-                max_entries: args.max_entries,
+                max_entries: args.metrics.max_entries,
                 ..StatsConfig::default()
             },
             log_format,
@@ -520,6 +538,52 @@ mod tests {
         let c = RunConfig::resolve(&args(&["-f", "s.yaml", "-t", ""]), &env_of(&[])).unwrap();
         assert_eq!(c.run_time, None, "an empty CICADA_RUN_TIME means forever");
         assert!(RunConfig::wants_autostart(&a, &env));
+    }
+
+    #[test]
+    fn hosts_with_credentials_are_refused_without_echoing_them() {
+        let refused = |a: &[&str], env: &[(&str, &str)]| {
+            RunConfig::resolve(&args(a), &env_of(env)).unwrap_err()
+        };
+        let e = refused(
+            &["-f", "s", "-H", "http://alice:hunter22@127.0.0.1:8080"],
+            &[],
+        );
+        assert_eq!(
+            e,
+            ConfigError::HostCredentials {
+                flag: "-H/--host (CICADA_HOST)"
+            }
+        );
+        let text = e.to_string();
+        assert!(
+            text.contains("host must not contain credentials (user:password@)"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("hunter22") && !text.contains("alice"),
+            "{text}"
+        );
+        // A user without a password is refused too; so is a URL that does not even parse.
+        let e = refused(&["-f", "s", "-H", "http://alice@127.0.0.1"], &[]);
+        assert!(matches!(e, ConfigError::HostCredentials { .. }), "{e}");
+        let e = refused(&["-f", "s", "-H", "http://a:b@[bad"], &[]);
+        assert!(!e.to_string().contains("a:b"), "{e}");
+        let e = refused(&["-f", "s"], &[("LOCUST_HOST", "http://u:p@127.0.0.1:1")]);
+        assert_eq!(
+            e,
+            ConfigError::HostCredentials {
+                flag: "LOCUST_HOST"
+            }
+        );
+        let e = refused(&["-f", "s"], &[("TARGET_HOST", "http://u:p@127.0.0.1:1")]);
+        assert_eq!(
+            e,
+            ConfigError::HostCredentials {
+                flag: "TARGET_HOST"
+            }
+        );
+        assert!(parse_host("x", "http://127.0.0.1:1/a@b").is_ok());
     }
 
     #[test]

@@ -217,9 +217,12 @@ mod tests {
         assert_eq!(r.json.as_deref(), Some(std::path::Path::new("out.json")));
         assert_eq!((r.users, r.web_port), (Some(7), 0));
         assert!(r.headless);
-        assert!(!r.otel && r.otel_endpoint.is_none());
+        assert!(!r.otel.otel && r.otel.otel_endpoint.is_none());
         let r = run_args(&["--otel", "--otel-endpoint", "http://127.0.0.1:4317"]);
-        assert!(r.otel);
-        assert_eq!(r.otel_endpoint.as_deref(), Some("http://127.0.0.1:4317"));
+        assert!(r.otel.otel);
+        assert_eq!(
+            r.otel.otel_endpoint.as_deref(),
+            Some("http://127.0.0.1:4317")
+        );
     }
 }

@@ -117,9 +117,13 @@ impl OtelMetrics {
     }
 }
 
-/// The metrics of a standalone run or master (on a master, the totals of all workers): read
-/// from the controller at each export.
+/// The metrics of a standalone run or master (on a master, the totals of all workers), and
+/// this process's CPU and memory: read from the controller at each export.
 pub(crate) fn controller_source(controller: &Controller, bounds: &[f64]) -> MetricsSource {
     let (controller, bounds) = (controller.clone(), bounds.to_vec());
-    Arc::new(move || otel_families(&MetricsInputs::from_controller(&controller, &bounds)))
+    Arc::new(move || {
+        let mut inputs = MetricsInputs::from_controller(&controller, &bounds);
+        inputs.process = cicada_control::process::totals();
+        otel_families(&inputs)
+    })
 }

@@ -82,9 +82,11 @@ impl WebSettings {
                 reason: "empty address".into(),
             });
         }
-        cicada_web::metrics::validate_buckets(&args.metrics_buckets).map_err(|e| WebFlagError {
-            flag: "--metrics-buckets (CICADA_METRICS_BUCKETS)",
-            reason: e.to_string(),
+        cicada_web::metrics::validate_buckets(&args.metrics.metrics_buckets).map_err(|e| {
+            WebFlagError {
+                flag: "--metrics-buckets (CICADA_METRICS_BUCKETS)",
+                reason: e.to_string(),
+            }
         })?;
         Ok(WebSettings {
             host: args.web_host.trim().to_owned(),
@@ -94,7 +96,7 @@ impl WebSettings {
                 token,
                 read_only: args.web_read_only,
                 protect_probes: args.protect_probes,
-                metrics_buckets: args.metrics_buckets.clone(),
+                metrics_buckets: args.metrics.metrics_buckets.clone(),
                 ..WebConfig::default()
             },
         })

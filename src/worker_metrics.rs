@@ -26,10 +26,15 @@ fn inputs(metrics: &WorkerMetrics, bounds: &[f64]) -> MetricsInputs {
     inputs
 }
 
-/// What the OTLP metric export reads, at each export.
+/// What the OTLP metric export reads, at each export: this worker's requests, users and
+/// process CPU and memory.
 pub(crate) fn otlp_source(metrics: &WorkerMetrics, bounds: &[f64]) -> MetricsSource {
     let (metrics, bounds) = (metrics.clone(), bounds.to_vec());
-    Arc::new(move || otel_families(&inputs(&metrics, &bounds)))
+    Arc::new(move || {
+        let mut i = inputs(&metrics, &bounds);
+        i.process = cicada_control::process::totals();
+        otel_families(&i)
+    })
 }
 
 /// What `/metrics` shows, at each scrape.
@@ -42,7 +47,7 @@ pub(crate) fn scrape_source(
     let (metrics, bounds) = (metrics.clone(), bounds.to_vec());
     Arc::new(move || {
         let mut i = inputs(&metrics, &bounds);
-        i.process = cicada_control::process::cpu_seconds_and_rss();
+        i.process = cicada_control::process::totals();
         i.spans = spans.as_ref().map(OtelCounters::snapshot);
         i.metric_exports = exports.as_ref().map(MetricExportCounters::snapshot);
         i

@@ -210,3 +210,64 @@ async fn a_bad_config_file_names_the_line_and_exits_2() {
         "{out:?}"
     );
 }
+
+/// Issue "Observability outputs": a host with `user:password@` would show in /api/info, the
+/// reports and the logs, so every way of giving one is refused before anything runs, with the
+/// same message and without echoing the password.
+#[tokio::test]
+async fn a_host_with_credentials_is_refused_without_echoing_the_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = scenario(dir.path(), "good.yaml", GOOD);
+    let secret_host = GOOD.replace(
+        "host: http://127.0.0.1:9",
+        "host: http://alice:hunter22@127.0.0.1:9",
+    );
+    let with_creds = scenario(dir.path(), "creds.yaml", &secret_host);
+    let flag = "http://alice:hunter22@127.0.0.1:9";
+    type Env<'a> = &'a [(&'a str, &'a str)];
+    let cases: &[(&[&str], Env<'_>)] = &[
+        (
+            &["run", "-f", &file, "-H", flag, "--headless", "-t", "1s"],
+            &[],
+        ),
+        (
+            &[
+                "master",
+                "-f",
+                &file,
+                "-H",
+                flag,
+                "--master-bind",
+                "127.0.0.1:0",
+                "--web-port",
+                "0",
+            ],
+            &[],
+        ),
+        (
+            &["run", "-f", &file, "--headless", "-t", "1s"],
+            &[("LOCUST_HOST", flag)],
+        ),
+        (&["run", "-f", &with_creds, "--headless", "-t", "1s"], &[]),
+        (&["validate", "-f", &with_creds], &[]),
+    ];
+    for (args, env) in cases {
+        let out = cicada_in(dir.path(), args, env).await;
+        assert_eq!(out.code(), Some(2), "{args:?}: {out:?}");
+        assert!(
+            out.stderr.contains(
+                "host must not contain credentials (user:password@); put them in a header or \
+                 the scenario's secrets"
+            ),
+            "{args:?}: {}",
+            out.stderr
+        );
+        assert!(
+            !out.stderr.contains("hunter22") && !out.stdout.contains("hunter22"),
+            "{args:?} echoed the password: {out:?}"
+        );
+    }
+    // The scenario's error has its place, like every scenario error.
+    let out = cicada_in(dir.path(), &["validate", "-f", &with_creds], &[]).await;
+    assert!(out.stderr.contains("creds.yaml:2:7:"), "{}", out.stderr);
+}

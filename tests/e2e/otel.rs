@@ -375,6 +375,24 @@ users:
     );
     assert_eq!(total_of(last, "http.client.request.duration"), recorded);
     assert!(total_of(last, "cicada.request.failures") > 0.0, "the 503s");
+    // The process's own CPU and memory, as /metrics shows them (semantic-convention names).
+    assert!(total_of(last, "process.memory.usage") > 0.0, "RSS");
+    assert!(
+        total_of(last, "process.memory.virtual") > 0.0,
+        "virtual memory"
+    );
+    let cpu: Vec<&ReceivedPoint> = points
+        .iter()
+        .filter(|p| p.export == last && p.metric == "process.cpu.time")
+        .collect();
+    assert!(
+        !cpu.is_empty() && cpu.iter().all(|p| p.unit == "s"),
+        "{cpu:?}"
+    );
+    if cfg!(target_os = "linux") {
+        let modes: Vec<_> = cpu.iter().filter_map(|p| p.attr("cpu.mode")).collect();
+        assert_eq!(modes, ["user", "system"]);
+    }
     let first = requests[0];
     assert_eq!(first.service(), "cicada");
     assert_eq!(

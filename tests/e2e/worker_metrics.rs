@@ -236,6 +236,23 @@ async fn a_worker_serves_and_exports_its_own_numbers() {
         "master"
     );
     assert!(points.iter().all(|p| p.service() == "cicada"));
+    // Both processes export their own CPU and memory.
+    for (who, is) in [("worker", true), ("master", false)] {
+        for metric in ["process.cpu.time", "process.memory.usage"] {
+            assert!(
+                points
+                    .iter()
+                    .any(|p| p.metric == metric && is_worker(p) == is && p.value >= 0.0),
+                "{who}: {metric}"
+            );
+        }
+        assert!(
+            points
+                .iter()
+                .any(|p| p.metric == "process.memory.usage" && is_worker(p) == is && p.value > 0.0),
+            "{who}: RSS above 0"
+        );
+    }
     assert!(
         points
             .iter()

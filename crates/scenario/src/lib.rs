@@ -38,6 +38,7 @@ mod diagnostics;
 mod extract;
 mod fake_data;
 mod functions;
+mod host;
 mod json_template;
 mod model;
 mod parse;
@@ -56,6 +57,7 @@ mod tests;
 
 pub use data::DataFiles;
 pub use diagnostics::{Diagnostic, LoadError, MAX_DIAGNOSTICS, did_you_mean};
+pub use host::{HOST_CREDENTIALS_MESSAGE, host_has_credentials};
 pub use model::{
     FailureKind, RenderedRequest, ResponseView, Scenario, SetStep, Step, StepFailure, TaskSpec,
     UserSpec,

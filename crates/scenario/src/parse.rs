@@ -210,6 +210,10 @@ pub(crate) fn parse(text: &str, origin: &str, files: DataFiles<'_>) -> Result<Sc
 fn parse_host(d: &mut Diags, n: &Node) -> Option<String> {
     let s = yaml::string(d, n, "a base URL like `http://127.0.0.1:3000`")?;
     let s = s.trim().trim_end_matches('/').to_owned();
+    if crate::host_has_credentials(&s) {
+        d.error(n.pos, crate::HOST_CREDENTIALS_MESSAGE);
+        return None;
+    }
     let ok = s
         .parse::<http::Uri>()
         .is_ok_and(|u| matches!(u.scheme_str(), Some("http" | "https")) && u.authority().is_some());

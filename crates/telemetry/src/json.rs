@@ -19,7 +19,6 @@
 //! The fixed fields come first so that a human reading raw lines sees time and level first.
 //! Field values keep their JSON type (numbers, booleans); `Debug`/`Display` values are strings.
 
-use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
@@ -52,18 +51,18 @@ impl JsonLines {
 }
 
 /// The component of a log target (see the module docs).
-pub fn component(target: &'static str) -> Cow<'static, str> {
+pub fn component(target: &str) -> &str {
     let mut parts = target.split("::");
     let krate = parts.next().unwrap_or_default();
     match krate.strip_prefix("cicada_") {
         Some("cluster") => match parts.next() {
-            Some("master") => Cow::Borrowed("cluster.master"),
-            Some("worker") => Cow::Borrowed("cluster.worker"),
-            _ => Cow::Borrowed("cluster"),
+            Some("master") => "cluster.master",
+            Some("worker") => "cluster.worker",
+            _ => "cluster",
         },
-        Some(name) => Cow::Borrowed(name),
-        None if krate == "cicada" => Cow::Borrowed("cli"),
-        None => Cow::Borrowed(krate),
+        Some(name) => name,
+        None if krate == "cicada" => "cli",
+        None => krate,
     }
 }
 
@@ -109,7 +108,7 @@ where
         }
         let component = match fields.iter().position(|(k, _)| k == "component") {
             Some(i) => fields.remove(i).1,
-            None => Value::String(component(meta.target()).into_owned()),
+            None => Value::String(component(meta.target()).to_owned()),
         };
 
         let timestamp = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);

@@ -41,6 +41,10 @@ pub struct LogEvent {
     pub level: &'static str,
     /// The module that logged it (e.g. `cicada_control::controller`).
     pub target: String,
+    /// Which part of cicada logged it (`engine`, `control`, `cluster.worker`, `cli`, ...): the
+    /// event's own `component` field, else derived from `target` as the JSON log lines'
+    /// `component` is ([`crate::json::component`]).
+    pub component: String,
     /// The message followed by its fields (`message key=value ...`).
     pub message: String,
 }
@@ -91,9 +95,14 @@ impl LogBuffer {
         self.ring.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Records an event (the layer calls this; tests may too). The text is capped at
-    /// [`MAX_EVENT_CHARS`].
+    /// Records an event (tests call this; the layer uses [`LogBuffer::push_with`]), its
+    /// component derived from `target`. The text is capped at [`MAX_EVENT_CHARS`].
     pub fn push(&self, level: Level, target: &str, message: &str) {
+        self.push_with(level, target, crate::json::component(target), message);
+    }
+
+    /// Records an event with its component. The text is capped at [`MAX_EVENT_CHARS`].
+    pub fn push_with(&self, level: Level, target: &str, component: &str, message: &str) {
         let level = if level == Level::ERROR {
             "ERROR"
         } else if level == Level::WARN {
@@ -124,6 +133,7 @@ impl LogBuffer {
             time_ms,
             level,
             target: cap(target),
+            component: cap(component),
             message,
         });
     }
@@ -176,8 +186,12 @@ impl<S: Subscriber> Layer<S> for RingLayer {
         let mut text = Text::default();
         event.record(&mut text);
         let meta = event.metadata();
+        let component = text
+            .component
+            .take()
+            .unwrap_or_else(|| crate::json::component(meta.target()).to_owned());
         self.buffer
-            .push(*meta.level(), meta.target(), &text.finish());
+            .push_with(*meta.level(), meta.target(), &component, &text.finish());
     }
 }
 
@@ -187,6 +201,8 @@ impl<S: Subscriber> Layer<S> for RingLayer {
 struct Text {
     message: String,
     fields: String,
+    /// The event's `component` field (shown in its own column, not among the fields).
+    component: Option<String>,
 }
 
 impl Text {
@@ -213,6 +229,8 @@ impl Visit for Text {
         }
         if field.name() == "message" {
             self.message.push_str(value);
+        } else if field.name() == "component" {
+            self.component = Some(value.to_owned());
         } else {
             let _ = write!(self.fields, " {}={value}", field.name());
         }
@@ -224,6 +242,8 @@ impl Visit for Text {
         }
         if field.name() == "message" {
             let _ = write!(self.message, "{value:?}");
+        } else if field.name() == "component" {
+            self.component = Some(format!("{value:?}"));
         } else {
             let _ = write!(self.fields, " {}={value:?}", field.name());
         }
@@ -279,6 +299,36 @@ mod tests {
         assert_eq!(events[1].level, "ERROR");
         assert_eq!(events[1].message, "broken");
         assert!(events[0].target.contains("logs"));
+        // This test's target is `cicada_telemetry::logs::tests`.
+        assert_eq!(events[0].component, "telemetry");
+    }
+
+    #[test]
+    fn the_component_is_the_json_lines_one() {
+        let buffer = LogBuffer::new(10);
+        let subscriber = tracing_subscriber::registry().with(buffer.layer());
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::warn!(target: "cicada_cluster::worker::agent", "master gone");
+            tracing::warn!(component = "shape", users = 2, "set by the event");
+            tracing::warn!(target: "cicada", "from the binary");
+        });
+        let events = buffer.since(0);
+        let got: Vec<(&str, &str)> = events
+            .iter()
+            .map(|e| (e.component.as_str(), e.message.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("cluster.worker", "master gone"),
+                ("shape", "set by the event users=2"),
+                ("cli", "from the binary"),
+            ]
+        );
+        buffer.push(Level::ERROR, "cicada_engine::user", "x");
+        assert_eq!(buffer.since(3)[0].component, "engine");
+        let json = serde_json::to_value(&buffer.since(3)[0]).unwrap();
+        assert_eq!(json["component"], "engine");
     }
 
     #[test]

@@ -62,6 +62,10 @@ pub(crate) fn parse_run_time(text: &str) -> Result<Duration, ApiError> {
 /// Parses a target host: an http(s) URL with a host.
 pub(crate) fn parse_host(text: &str) -> Result<Url, ApiError> {
     let t = text.trim();
+    // Before anything echoes `t`: it holds a password.
+    if cicada_scenario::host_has_credentials(t) {
+        return Err(bad(cicada_scenario::HOST_CREDENTIALS_MESSAGE.to_owned()));
+    }
     let url = Url::parse(t).map_err(|e| {
         bad(format!(
             "host `{t}` is not a URL ({e}); expected e.g. http://10.0.0.5:8080"
@@ -335,6 +339,17 @@ mod tests {
         .unwrap();
         assert_eq!((ok.users, ok.spawn_rate, ok.host), (5, 2.0, None));
         assert_eq!(ok.run_time, RunTime::Clear);
+        let err = form(&[
+            ("user_count", "1"),
+            ("spawn_rate", "1"),
+            ("host", "http://alice:hunter22@127.0.0.1:8080"),
+        ])
+        .unwrap_err();
+        assert!(
+            err.contains(cicada_scenario::HOST_CREDENTIALS_MESSAGE),
+            "{err}"
+        );
+        assert!(!err.contains("hunter22"), "{err}");
         let err = form(&[("user_count", "-3"), ("spawn_rate", "1")]).unwrap_err();
         assert!(err.contains("users must be a whole number"), "{err}");
         let err = form(&[("user_count", "3"), ("spawn_rate", "0")]).unwrap_err();

@@ -118,7 +118,9 @@ export class LogsView {
       rows.push(el('tr', {},
         el('td', {}, clock(e.time_ms)),
         el('td', { className: `level-${e.level}` }, e.level),
-        el('td', { className: 'name' }, e.target),
+        // The component as a badge; the module (target) on hover.
+        el('td', { className: 'component', title: e.target },
+          el('span', { className: 'badge' }, e.component || e.target)),
         el('td', { className: 'message' }, e.message)));
     }
     replaceRows(byId('logs-table').tBodies[0], rows);

@@ -220,6 +220,16 @@ async fn walk_through(c: &Client, downloads: &Path, dir: tempfile::TempDir) {
         "return document.getElementById('logs-table').textContent.includes('row limit');",
     )
     .await;
+    // Its component (the JSON log lines' `component`) as a badge, the module on hover.
+    wait_js(
+        c,
+        "the warning's component badge",
+        "return [...document.querySelectorAll('#logs-table tbody tr')].some((r) => \
+           r.textContent.includes('row limit') \
+           && r.querySelector('td.component .badge')?.textContent === 'control' \
+           && r.querySelector('td.component').title.startsWith('cicada_control'));",
+    )
+    .await;
     screenshot(c, "09-logs").await;
 
     // Dark theme, and it sticks across a reload.

@@ -324,3 +324,20 @@ fn unquoted_template_values_get_a_hint() {
     assert!(errs[0].message.contains("must be quoted"), "{errs:#?}");
     assert_eq!(errs[1].line, 6);
 }
+
+#[test]
+fn host_with_credentials_is_refused_at_its_place_without_the_password() {
+    let src = "users: [ { name: A, tasks: [ { request: { path: / } } ] } ]\nhost: http://alice:hunter22@127.0.0.1:8080\n";
+    let (line, col, msg) = one_error(src);
+    assert_eq!((line, col), (2, 7));
+    assert_eq!(msg, crate::HOST_CREDENTIALS_MESSAGE);
+    let text = parse_str(src, "s.yaml", Path::new("."))
+        .map(|_| ())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        text.starts_with("s.yaml:2:7: host must not contain credentials"),
+        "{text}"
+    );
+    assert!(!text.contains("hunter22"), "{text}");
+}

@@ -35,6 +35,13 @@ pub enum MetricValues {
     Counter(Vec<(Attributes, u64)>),
     /// A value read now (a Prometheus gauge).
     Gauge(Vec<(Attributes, i64)>),
+    /// A value that goes up and down, as a cumulative non-monotonic sum (OpenTelemetry's
+    /// UpDownCounter, e.g. `process.memory.usage`).
+    UpDown(Vec<(Attributes, i64)>),
+    /// A monotonic sum of fractional values counted since the process started, not since the
+    /// statistics were last reset (`process.cpu.time`, seconds): its start time is the
+    /// exporter's start and never moves.
+    ProcessCounter(Vec<(Attributes, f64)>),
     /// An explicit-bucket histogram with cumulative temporality.
     Histogram {
         /// Upper bounds of the buckets, ascending (the `+Inf` bucket is implied).

@@ -81,6 +81,7 @@ impl OtelMetricsPipeline {
             source,
             counters: counters.clone(),
             start_ns: now_ns(),
+            origin_ns: now_ns(),
             last: None,
         };
         let task = tokio::spawn(exporter.run(config.interval, stop_rx));
@@ -225,6 +226,9 @@ struct Exporter {
     counters: MetricExportCounters,
     /// Start of the cumulative series, nanoseconds since the epoch.
     start_ns: u64,
+    /// When the exporter started: the start of the process's own series, which statistics
+    /// resets do not restart.
+    origin_ns: u64,
     /// Time and request total of the previous export (to detect resets).
     last: Option<(u64, u64)>,
 }
@@ -267,7 +271,7 @@ impl Exporter {
                     }),
                     metrics: families
                         .into_iter()
-                        .map(|f| to_metric(f, self.start_ns, now))
+                        .map(|f| to_metric(f, self.start_ns, self.origin_ns, now))
                         .collect(),
                     schema_url: String::new(),
                 }],
@@ -342,16 +346,19 @@ fn resource(config: &OtelConfig) -> Resource {
     }
 }
 
-/// One family as an OTLP metric, cumulative from `start_ns`, read at `now_ns`.
-fn to_metric(family: MetricFamily, start_ns: u64, now_ns: u64) -> Metric {
-    let number = |attrs: Attributes, value: number_data_point::Value| NumberDataPoint {
-        attributes: attributes(attrs),
-        start_time_unix_nano: start_ns,
-        time_unix_nano: now_ns,
-        exemplars: Vec::new(),
-        flags: 0,
-        value: Some(value),
-    };
+/// One family as an OTLP metric, cumulative from `start_ns` (process counters: from
+/// `origin_ns`), read at `now_ns`.
+fn to_metric(family: MetricFamily, start_ns: u64, origin_ns: u64, now_ns: u64) -> Metric {
+    let number_from =
+        |start: u64, attrs: Attributes, value: number_data_point::Value| NumberDataPoint {
+            attributes: attributes(attrs),
+            start_time_unix_nano: start,
+            time_unix_nano: now_ns,
+            exemplars: Vec::new(),
+            flags: 0,
+            value: Some(value),
+        };
+    let number = |attrs, value| number_from(start_ns, attrs, value);
     let data = match family.values {
         MetricValues::Counter(points) => metric::Data::Sum(Sum {
             data_points: points
@@ -369,6 +376,22 @@ fn to_metric(family: MetricFamily, start_ns: u64, now_ns: u64) -> Metric {
                 .into_iter()
                 .map(|(a, v)| number(a, number_data_point::Value::AsInt(v)))
                 .collect(),
+        }),
+        MetricValues::UpDown(points) => metric::Data::Sum(Sum {
+            data_points: points
+                .into_iter()
+                .map(|(a, v)| number(a, number_data_point::Value::AsInt(v)))
+                .collect(),
+            aggregation_temporality: AggregationTemporality::Cumulative as i32,
+            is_monotonic: false,
+        }),
+        MetricValues::ProcessCounter(points) => metric::Data::Sum(Sum {
+            data_points: points
+                .into_iter()
+                .map(|(a, v)| number_from(origin_ns, a, number_data_point::Value::AsDouble(v)))
+                .collect(),
+            aggregation_temporality: AggregationTemporality::Cumulative as i32,
+            is_monotonic: true,
         }),
         MetricValues::Histogram { bounds, points } => metric::Data::Histogram(Histogram {
             data_points: points

@@ -56,6 +56,21 @@ fn source(requests: Arc<AtomicU64>) -> MetricsSource {
                     }],
                 },
             },
+            MetricFamily {
+                name: "process.cpu.time",
+                description: "CPU",
+                unit: "s",
+                values: MetricValues::ProcessCounter(vec![(
+                    vec![("cpu.mode", "user".into())],
+                    1.25,
+                )]),
+            },
+            MetricFamily {
+                name: "process.memory.usage",
+                description: "RSS",
+                unit: "By",
+                values: MetricValues::UpDown(vec![(Vec::new(), 4096)]),
+            },
         ]
     })
 }
@@ -108,6 +123,37 @@ async fn metrics_reach_a_collector_cumulatively_with_resets_detected() {
     assert_eq!(hist.bucket_counts, [7, 0, 0]);
     let users = points.iter().find(|p| p.metric == "cicada.users").unwrap();
     assert_eq!((users.kind, users.value), (PointKind::Gauge, 3.0));
+    let cpu = points
+        .iter()
+        .find(|p| p.metric == "process.cpu.time")
+        .unwrap();
+    assert_eq!(
+        (cpu.kind, cpu.value, cpu.attr("cpu.mode")),
+        (
+            PointKind::Sum {
+                monotonic: true,
+                cumulative: true
+            },
+            1.25,
+            Some("user")
+        )
+    );
+    let cpu_start = cpu.start_time_ns;
+    let memory = points
+        .iter()
+        .find(|p| p.metric == "process.memory.usage")
+        .unwrap();
+    assert_eq!(
+        (memory.kind, memory.value, memory.unit.as_str()),
+        (
+            PointKind::Sum {
+                monotonic: false,
+                cumulative: true
+            },
+            4096.0,
+            "By"
+        )
+    );
 
     // A reset (the total goes down): the series starts again, later than before.
     requests.store(2, Ordering::Relaxed);
@@ -121,6 +167,12 @@ async fn metrics_reach_a_collector_cumulatively_with_resets_detected() {
         .find(|p| p.metric == REQUESTS && p.value == 2.0)
         .expect("the point after the reset");
     assert!(after.start_time_ns > start, "{after:?}");
+    // The process's CPU time does not restart with the statistics.
+    let cpu = points
+        .iter()
+        .rfind(|p| p.metric == "process.cpu.time")
+        .unwrap();
+    assert_eq!(cpu.start_time_ns, cpu_start, "{cpu:?}");
 
     // Shutdown sends the final values at once.
     requests.store(5, Ordering::Relaxed);
@@ -213,7 +265,7 @@ async fn http_protobuf_posts_to_v1_metrics() {
     assert!(head.contains("x-api-key: k1"), "{head}");
     let request = ExportMetricsServiceRequest::decode(body.as_slice()).unwrap();
     let metrics = &request.resource_metrics[0].scope_metrics[0].metrics;
-    assert_eq!(metrics.len(), 3);
+    assert_eq!(metrics.len(), 5);
     assert_eq!(metrics[0].name, REQUESTS);
     assert_eq!((stats.exported, stats.failed), (1, 0));
 }

@@ -2,6 +2,7 @@
 //! process serves it: a standalone run or master from its controller, a worker from its own
 //! cumulative statistics.
 
+use cicada_control::process::ProcessTotals;
 use cicada_control::{Controller, WorkerInfo};
 use cicada_engine::ArrivalCounts;
 use cicada_stats::{FailureSnapshot, LatencyBuckets, Stats};
@@ -37,8 +38,8 @@ pub struct MetricsInputs {
     pub workers: Option<Vec<WorkerInfo>>,
     /// Set on a worker: `cicada_worker_info`.
     pub worker: Option<WorkerIdentity>,
-    /// This process's total CPU seconds and resident bytes.
-    pub process: Option<(f64, u64)>,
+    /// This process's CPU time and memory.
+    pub process: Option<ProcessTotals>,
     /// OTLP span export counters (`--otel`).
     pub spans: Option<OtelStats>,
     /// OTLP metric export counters (`--otel-metrics`).
@@ -84,7 +85,7 @@ impl MetricsInputs {
     pub fn from_state(state: &AppState) -> MetricsInputs {
         let mut inputs =
             MetricsInputs::from_controller(state.controller(), &state.config().metrics_buckets);
-        inputs.process = cicada_control::process::cpu_seconds_and_rss();
+        inputs.process = cicada_control::process::totals();
         inputs.spans = state.span_counters().map(|c| c.snapshot());
         inputs.metric_exports = state.metric_export_counters().map(|c| c.snapshot());
         inputs

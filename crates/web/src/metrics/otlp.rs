@@ -3,7 +3,13 @@
 //! Names follow the semantic conventions where one exists (`http.client.request.duration`, in
 //! seconds, with `http.request.method`); the rest are ours under `cicada.` (see
 //! docs/observability.md). Values are the same cumulative statistics `/metrics` shows.
+//!
+//! The process's own CPU time and memory (what `/metrics` shows as `process_cpu_seconds_total`
+//! and `process_resident_memory_bytes`) use the semantic conventions' `process.cpu.time`
+//! (seconds, per `cpu.mode` where the platform splits user and system time),
+//! `process.memory.usage` (resident bytes) and `process.memory.virtual`.
 
+use cicada_control::process::ProcessTotals;
 use cicada_telemetry::otel::{Attributes, HistogramPoint, MetricFamily, MetricValues};
 
 use super::MetricsInputs;
@@ -19,7 +25,39 @@ fn gauge_value(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-/// Requests, failures, the latency histogram, users per type and the target.
+/// `process.cpu.time`, `process.memory.usage` and `process.memory.virtual`.
+fn process_families(process: &ProcessTotals) -> [MetricFamily; 3] {
+    let cpu = match process.cpu_modes {
+        Some((user, system)) => vec![
+            (vec![("cpu.mode", "user".to_owned())], user),
+            (vec![("cpu.mode", "system".to_owned())], system),
+        ],
+        None => vec![(Vec::new(), process.cpu_seconds)],
+    };
+    [
+        MetricFamily {
+            name: "process.cpu.time",
+            description: "CPU time of this process, by CPU mode (user, system)",
+            unit: "s",
+            values: MetricValues::ProcessCounter(cpu),
+        },
+        MetricFamily {
+            name: "process.memory.usage",
+            description: "Resident memory (RSS) of this process",
+            unit: "By",
+            values: MetricValues::UpDown(vec![(Vec::new(), gauge_value(process.resident_bytes))]),
+        },
+        MetricFamily {
+            name: "process.memory.virtual",
+            description: "Virtual memory of this process",
+            unit: "By",
+            values: MetricValues::UpDown(vec![(Vec::new(), gauge_value(process.virtual_bytes))]),
+        },
+    ]
+}
+
+/// Requests, failures, the latency histogram, users per type and the target; the process's
+/// CPU and memory when `inputs.process` is set.
 pub fn otel_families(inputs: &MetricsInputs) -> Vec<MetricFamily> {
     let mut requests = Vec::with_capacity(inputs.rows.len());
     let mut histogram = Vec::with_capacity(inputs.rows.len());
@@ -57,7 +95,7 @@ pub fn otel_families(inputs: &MetricsInputs) -> Vec<MetricFamily> {
         .iter()
         .map(|(t, n)| (vec![("cicada.user_type", t.clone())], gauge_value(*n)))
         .collect();
-    vec![
+    let mut families = vec![
         MetricFamily {
             name: "cicada.requests",
             description: "Requests sent, by method and name",
@@ -91,7 +129,11 @@ pub fn otel_families(inputs: &MetricsInputs) -> Vec<MetricFamily> {
             unit: "{user}",
             values: MetricValues::Gauge(vec![(Vec::new(), gauge_value(inputs.target_users))]),
         },
-    ]
+    ];
+    if let Some(process) = &inputs.process {
+        families.extend(process_families(process));
+    }
+    families
 }
 
 #[cfg(test)]
@@ -166,5 +208,63 @@ mod tests {
             MetricValues::Gauge(vec![(vec![("cicada.user_type", "Reader".into())], 4)])
         );
         assert_eq!(f[4].values, MetricValues::Gauge(vec![(Vec::new(), 5)]));
+    }
+
+    #[test]
+    fn the_process_sample_adds_the_semantic_convention_families() {
+        let mut inputs = MetricsInputs {
+            process: Some(ProcessTotals {
+                cpu_seconds: 3.0,
+                cpu_modes: Some((2.0, 1.0)),
+                resident_bytes: 1 << 20,
+                virtual_bytes: 1 << 30,
+            }),
+            ..MetricsInputs::default()
+        };
+        let f = otel_families(&inputs);
+        let process: Vec<_> = f
+            .iter()
+            .filter(|m| m.name.starts_with("process."))
+            .collect();
+        let names: Vec<&str> = process.iter().map(|m| m.name).collect();
+        assert_eq!(
+            names,
+            [
+                "process.cpu.time",
+                "process.memory.usage",
+                "process.memory.virtual"
+            ]
+        );
+        assert_eq!(
+            (process[0].unit, process[1].unit, process[2].unit),
+            ("s", "By", "By")
+        );
+        assert_eq!(
+            process[0].values,
+            MetricValues::ProcessCounter(vec![
+                (vec![("cpu.mode", "user".into())], 2.0),
+                (vec![("cpu.mode", "system".into())], 1.0),
+            ])
+        );
+        assert_eq!(
+            process[1].values,
+            MetricValues::UpDown(vec![(Vec::new(), 1 << 20)])
+        );
+        assert_eq!(
+            process[2].values,
+            MetricValues::UpDown(vec![(Vec::new(), 1 << 30)])
+        );
+        // Without the split, one point carries the total.
+        inputs.process.as_mut().unwrap().cpu_modes = None;
+        assert_eq!(
+            otel_families(&inputs)[5].values,
+            MetricValues::ProcessCounter(vec![(Vec::new(), 3.0)])
+        );
+        inputs.process = None;
+        assert!(
+            otel_families(&inputs)
+                .iter()
+                .all(|m| !m.name.starts_with("process."))
+        );
     }
 }

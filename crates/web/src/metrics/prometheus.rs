@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use cicada_control::process::ProcessTotals;
 use cicada_telemetry::otel::{MetricExportStats, OtelStats};
 use prometheus_client::encoding::{EncodeLabelSet, EncodeMetric, MetricEncoder, NoLabelSet};
 use prometheus_client::metrics::MetricType;
@@ -252,16 +253,16 @@ fn register_workers(registry: &mut Registry, rows: &[cicada_control::WorkerInfo]
     registry.register("cicada_workers", "Workers, by state", workers);
 }
 
-fn register_process(registry: &mut Registry, (cpu_secs, rss): (f64, u64)) {
+fn register_process(registry: &mut Registry, process: ProcessTotals) {
     let cpu = Counter::<f64>::default();
-    cpu.inc_by(cpu_secs);
+    cpu.inc_by(process.cpu_seconds);
     registry.register(
         "process_cpu_seconds",
         "Total user and system CPU time spent in seconds",
         cpu,
     );
     let mem = Gauge::<i64>::default();
-    mem.set(i64::try_from(rss).unwrap_or(i64::MAX));
+    mem.set(i64::try_from(process.resident_bytes).unwrap_or(i64::MAX));
     registry.register(
         "process_resident_memory_bytes",
         "Resident memory size in bytes",

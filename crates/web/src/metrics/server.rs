@@ -98,7 +98,11 @@ mod tests {
                 id: "w1".into(),
                 version: "9.9.9".into(),
             }),
-            process: Some((1.5, 1024)),
+            process: Some(cicada_control::process::ProcessTotals {
+                cpu_seconds: 1.5,
+                resident_bytes: 1024,
+                ..Default::default()
+            }),
             ..MetricsInputs::default()
         });
         let app = metrics_router(source);

@@ -164,6 +164,20 @@ async fn bad_input_is_refused_and_the_swarm_is_untouched() {
             "{body}"
         );
     }
+    let a = send(
+        &h.app,
+        post(
+            "/api/swarm",
+            r#"{"users": 1, "spawn_rate": 1, "host": "http://alice:hunter22@127.0.0.1:1"}"#,
+        ),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", a.text());
+    assert_eq!(
+        a.json()["error"].as_str(),
+        Some(cicada_scenario::HOST_CREDENTIALS_MESSAGE)
+    );
+    assert!(!a.text().contains("hunter22"), "{}", a.text());
     let huge = format!(
         r#"{{"users": 1, "spawn_rate": 1, "host": "{}"}}"#,
         "x".repeat(100_000)
@@ -257,13 +271,17 @@ async fn history_workers_ratio_and_logs() {
     assert!((tasks[0]["total_share"].as_f64().unwrap_or(0.0) - 0.5).abs() < 1e-5);
 
     h.logs.push(Level::WARN, "cicada", "first");
-    h.logs.push(Level::ERROR, "cicada", "second");
+    h.logs
+        .push(Level::ERROR, "cicada_cluster::master::service", "second");
     let v = send(&h.app, get("/api/logs")).await.json();
     assert_eq!(v["logs"].as_array().map(Vec::len), Some(2));
     assert_eq!(v["last_seq"], 2);
+    assert_eq!(v["logs"][0]["component"], "cli");
     let v = send(&h.app, get("/api/logs?after=1")).await.json();
     assert_eq!(v["logs"][0]["message"], "second");
     assert_eq!(v["logs"][0]["level"], "ERROR");
+    assert_eq!(v["logs"][0]["component"], "cluster.master");
+    assert_eq!(v["logs"][0]["target"], "cicada_cluster::master::service");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
