@@ -171,6 +171,10 @@ impl SparseHist {
             }
             return;
         }
+        // A row that already has every bucket of `other` (a mature row): add in place.
+        if self.add_in_place(other) {
+            return;
+        }
         let mut index = Vec::with_capacity(self.index.len() + other.index.len());
         let mut counts = Vec::with_capacity(index.capacity());
         let (mut a, mut b) = (0, 0);
@@ -196,6 +200,28 @@ impl SparseHist {
         self.index = index;
         self.counts = counts;
         self.total = self.total.saturating_add(other.total);
+    }
+
+    /// Adds `other` without moving anything when every index of `other` is present in
+    /// `self`; returns false (and changes nothing) otherwise.
+    fn add_in_place(&mut self, other: &SparseHist) -> bool {
+        let mut at = 0;
+        for &i in &other.index {
+            match self.index[at..].binary_search(&i) {
+                Ok(found) => at += found,
+                Err(_) => return false,
+            }
+        }
+        let mut at = 0;
+        for (&i, &c) in other.index.iter().zip(&other.counts) {
+            // Present (checked above); the search only moves forward.
+            while self.index[at] != i {
+                at += 1;
+            }
+            self.counts[at] = self.counts[at].saturating_add(c);
+        }
+        self.total = self.total.saturating_add(other.total);
+        true
     }
 
     /// The value at each quantile (ascending, each in `[0, 1]`), exactly as
