@@ -216,11 +216,13 @@ impl Recorder {
 
     /// Number of slots (rows held) over all shards and buffers.
     pub fn slot_count(&self) -> usize {
-        self.inner
-            .shards
-            .iter()
-            .map(|s| lock(&s.active).slots.len() + lock(&s.spare).slots.len())
-            .sum()
+        let mut total = 0;
+        for shard in self.inner.shards.iter() {
+            // One lock at a time: `take` locks spare then active.
+            total += lock(&shard.active).slots.len();
+            total += lock(&shard.spare).slots.len();
+        }
+        total
     }
 
     /// Number of shards.
@@ -244,7 +246,8 @@ impl Recorder {
     /// Records one request: its row, latency, response body size and, if it failed, why.
     ///
     /// Hot path: one hash of the key (plus one of the failure when there is one) when the row
-    /// has a slot in this shard; no shared lock, no formatting. A row without a slot costs one
+    /// has a slot in this shard; no lock but the shard's own (uncontended but for `take`), no
+    /// formatting. A row without a slot costs one
     /// more lookup (the admission set, once the statistics are full) and, when it is admitted,
     /// the slot's allocation. Allocates only for a new slot, a histogram chunk not used in the
     /// last second, or a failure not seen this second.
