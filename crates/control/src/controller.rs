@@ -164,6 +164,12 @@ impl Controller {
         stats: StatsConfig,
         shutdown: CancellationToken,
     ) -> Controller {
+        let mut stats = Stats::new(stats);
+        // The recorder of a local engine learns which rows the statistics keep, so that names
+        // beyond the row limit cost it no slot (see `cicada_stats::Admission`).
+        if let Some(admission) = fleet.admission() {
+            stats.publish_admission(admission);
+        }
         let inner = Arc::new(Inner {
             plan: Mutex::new(plan),
             scenario: Mutex::new(ScenarioStatus {
@@ -171,7 +177,7 @@ impl Controller {
                 ..ScenarioStatus::default()
             }),
             fleet,
-            stats: Mutex::new(Stats::new(stats)),
+            stats: Mutex::new(stats),
             desired: Mutex::new(Desired {
                 users: 0,
                 spawn_rate: 1.0,

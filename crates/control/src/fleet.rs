@@ -14,7 +14,7 @@ use cicada_engine::{
     ArrivalCounts, Arrivals, Engine, EngineConfig, EngineHandle, EngineState, EngineStatus, Plan,
     TaskMix,
 };
-use cicada_stats::{Interval, Recorder};
+use cicada_stats::{Admission, Interval, Recorder};
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
@@ -56,6 +56,13 @@ pub trait Fleet: Send + Sync + 'static {
     fn status(&self) -> EngineStatus;
     /// Everything measured since the last call.
     fn take(&self) -> Interval;
+    /// The admission state of the recorder behind [`Fleet::take`], when the statistics that
+    /// apply its intervals should tell it which rows they keep (see [`cicada_stats::Admission`]).
+    /// `None` (the default) when the intervals come from elsewhere: a master's workers have
+    /// recorders of their own.
+    fn admission(&self) -> Option<Admission> {
+        None
+    }
     /// The processes running users.
     fn workers(&self) -> Vec<WorkerInfo>;
     /// How many processes run users (cheaper than [`Fleet::workers`]).
@@ -239,6 +246,10 @@ impl Fleet for LocalFleet {
 
     fn take(&self) -> Interval {
         self.recorder.take()
+    }
+
+    fn admission(&self) -> Option<Admission> {
+        Some(self.recorder.admission())
     }
 
     fn workers(&self) -> Vec<WorkerInfo> {

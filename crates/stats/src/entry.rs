@@ -1,15 +1,15 @@
 //! One cumulative statistics row: counters since start/reset, a 3-digit latency histogram and
 //! the small ring behind its "current" rates.
 
-use hdrhistogram::Histogram;
-
-use crate::hist::{self, SIGFIG};
+use crate::hist;
 use crate::interval::IntervalEntry;
 use crate::snapshot::{EntrySnapshot, Percentiles};
+use crate::sparse::SparseHist;
 use crate::window::RateWindow;
 
-/// Cumulative row. Memory: the histogram (see [`crate::hist`]: 16-184 KiB depending on the
-/// largest latency seen) plus `current_window` × 32 bytes.
+/// Cumulative row. Memory: the histogram (10 bytes per distinct bucket seen, see
+/// [`crate::sparse`]: a few KiB typically, ~230 KiB if every bucket of the one-hour range was
+/// used) plus `current_window` × 32 bytes.
 pub(crate) struct Entry {
     pub(crate) requests: u64,
     pub(crate) failures: u64,
@@ -18,7 +18,7 @@ pub(crate) struct Entry {
     pub(crate) min_us: u64,
     pub(crate) max_us: u64,
     pub(crate) bytes: u64,
-    pub(crate) hist: Histogram<u64>,
+    pub(crate) hist: SparseHist,
     pub(crate) window: RateWindow,
 }
 
@@ -42,7 +42,7 @@ impl Entry {
             min_us: u64::MAX,
             max_us: 0,
             bytes: 0,
-            hist: hist::new_hist(SIGFIG),
+            hist: SparseHist::new(),
             window: RateWindow::new(window_len),
         }
     }
@@ -56,7 +56,7 @@ impl Entry {
         let mut prev = 0u64;
         for &b in bounds_us {
             // Values equivalent to `b` count as at-or-below it (within precision).
-            let n = self.hist.count_between(0, b).min(self.requests).max(prev);
+            let n = self.hist.count_at_or_below(b).min(self.requests).max(prev);
             out.push(n);
             prev = n;
         }
@@ -71,7 +71,7 @@ impl Entry {
         self.min_us = self.min_us.min(e.min_us);
         self.max_us = self.max_us.max(e.max_us);
         self.bytes = self.bytes.saturating_add(e.bytes);
-        hist::add(&mut self.hist, &e.hist);
+        self.hist.add(&e.hist);
         self.window.add(tick, e.count, e.failures, e.sum_us);
     }
 
@@ -107,7 +107,7 @@ impl Entry {
     }
 
     pub(crate) fn snapshot(&self, method: &str, name: &str, ctx: SnapshotContext) -> EntrySnapshot {
-        let pct = hist::percentiles_us(&self.hist, self.min_us_or_zero(), self.max_us);
+        let pct = hist::sparse_percentiles_us(&self.hist, self.min_us_or_zero(), self.max_us);
         let percentiles = Percentiles(pct.map(hist::us_to_ms));
         let window = self.window.totals(ctx.tick);
         let per = |n: u64, secs: f64| if secs > 0.0 { n as f64 / secs } else { 0.0 };

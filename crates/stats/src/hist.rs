@@ -1,23 +1,21 @@
 //! Small helpers around `hdrhistogram` shared by the recorder, the intervals and the stats.
 //!
 //! All latency histograms count **microseconds**. Values are clamped to
-//! [`MAX_TRACKABLE_US`] (one hour) before they are recorded, which bounds the size of every
-//! histogram: an auto-resizing histogram only grows its counts array up to the largest value it
-//! has seen, so a histogram whose largest value is one hour is the worst case
-//! (3 significant digits: 23 552 counters, ~184 KiB with `u64` counters).
+//! [`MAX_TRACKABLE_US`] (one hour) before they are recorded, which bounds the number of buckets
+//! (3 significant digits: 23 552).
 //!
-//! Typical sizes with 3 significant digits and `u64` counters:
-//!
-//! | largest value seen | counters | memory |
-//! | --- | --- | --- |
-//! | 2 ms | 2 048 | 16 KiB |
-//! | 1 s | 11 264 | 88 KiB |
-//! | 60 s | 17 408 | 136 KiB |
-//! | 1 h (the clamp) | 23 552 | 184 KiB |
+//! The 3-digit histograms of recorder slots, intervals and statistics rows are not dense
+//! `hdrhistogram`s any more (an auto-resizing one holds every counter up to the largest value
+//! seen: 16 KiB at 2 ms, 88 KiB at 1 s, 184 KiB at one hour, `u64` counters) but have the same
+//! buckets and answers with less memory: [`crate::sparse::SparseHist`] (non-zero buckets only)
+//! and [`crate::chunked::ChunkedHist`] (the recorder's, chunks allocated on use). The 2-digit
+//! "recent" histograms (a dozen per `Stats`, 2-3 KiB each) stay dense `hdrhistogram`s.
 
 use std::time::Duration;
 
 use hdrhistogram::{Counter, Histogram};
+
+use crate::sparse::SparseHist;
 
 /// Significant digits of the cumulative and interval histograms (0.1 % relative error).
 pub(crate) const SIGFIG: u8 = 3;
@@ -51,18 +49,6 @@ pub(crate) fn duration_to_us(d: Duration) -> u64 {
     d.as_micros().min(u128::from(MAX_TRACKABLE_US)) as u64
 }
 
-/// Adds a histogram with a different counter type into `dst`, bucket by bucket.
-///
-/// Recording each bucket's highest equivalent value lands in the same bucket of a histogram
-/// with the same precision, so nothing is lost when `dst` has the same significant digits.
-pub(crate) fn add_converted<S: Counter>(dst: &mut Histogram<u64>, src: &Histogram<S>) {
-    for v in src.iter_recorded() {
-        // `dst` auto-resizes, so recording cannot fail except when a usize cannot hold the size,
-        // which values clamped to one hour never reach.
-        let _ = dst.record_n(v.value_iterated_to(), v.count_at_value().as_u64());
-    }
-}
-
 /// Adds `src` into `dst` (both auto-resizing). Only fails if the counts array could not be
 /// represented as a `usize`, which bounded values never reach; the error is ignored for that
 /// reason.
@@ -82,11 +68,31 @@ pub(crate) fn percentiles_us(h: &Histogram<u64>, min_us: u64, max_us: u64) -> [u
         .iter_mut()
         .zip(h.value_at_quantiles(PERCENTILES.iter().map(|p| p / 100.0)))
     {
-        *slot = v.max(min_us).min(max_us);
+        *slot = v;
+    }
+    clamp_percentiles(out, min_us, max_us)
+}
+
+/// [`percentiles_us`] of a [`SparseHist`] (the same answers as for the dense histogram with the
+/// same counts).
+pub(crate) fn sparse_percentiles_us(h: &SparseHist, min_us: u64, max_us: u64) -> [u64; 11] {
+    if h.is_empty() {
+        return [0; 11];
+    }
+    clamp_percentiles(
+        h.value_at_quantiles(PERCENTILES.map(|p| p / 100.0)),
+        min_us,
+        max_us,
+    )
+}
+
+fn clamp_percentiles(mut raw: [u64; 11], min_us: u64, max_us: u64) -> [u64; 11] {
+    for v in &mut raw {
+        *v = (*v).max(min_us).min(max_us);
     }
     // The last percentile is the maximum by definition.
-    out[10] = max_us;
-    out
+    raw[10] = max_us;
+    raw
 }
 
 /// Microseconds to milliseconds.
@@ -106,20 +112,6 @@ mod tests {
             MAX_TRACKABLE_US
         );
         assert_eq!(duration_to_us(Duration::MAX), MAX_TRACKABLE_US);
-    }
-
-    #[test]
-    fn converted_add_is_lossless_at_same_precision() {
-        let mut small: Histogram<u32> = new_hist(SIGFIG);
-        for v in [0u64, 1, 999, 1234, 56_789, 3_000_000] {
-            let _ = small.record_n(v, 3);
-        }
-        let mut big: Histogram<u64> = new_hist(SIGFIG);
-        add_converted(&mut big, &small);
-        assert_eq!(big.len(), small.len());
-        for v in [0u64, 1, 999, 1234, 56_789, 3_000_000] {
-            assert_eq!(big.count_at(v), 3);
-        }
     }
 
     #[test]

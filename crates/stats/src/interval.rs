@@ -13,8 +13,9 @@ use std::time::Duration;
 
 use hdrhistogram::Histogram;
 
-use crate::hist::{self, SIGFIG};
+use crate::hist;
 use crate::key::{Failure, FailureKey, RequestKey};
+use crate::sparse::SparseHist;
 
 /// The measurements of one row during one interval.
 #[derive(Clone)]
@@ -26,8 +27,8 @@ pub struct IntervalEntry {
     pub(crate) min_us: u64,
     pub(crate) max_us: u64,
     pub(crate) bytes: u64,
-    /// Latencies in microseconds, 3 significant digits, auto-resizing.
-    pub(crate) hist: Histogram<u64>,
+    /// Latencies in microseconds, 3 significant digits, non-zero buckets only.
+    pub(crate) hist: SparseHist,
 }
 
 impl Default for IntervalEntry {
@@ -39,7 +40,7 @@ impl Default for IntervalEntry {
             min_us: u64::MAX,
             max_us: 0,
             bytes: 0,
-            hist: hist::new_hist(SIGFIG),
+            hist: SparseHist::new(),
         }
     }
 }
@@ -60,8 +61,7 @@ impl fmt::Debug for IntervalEntry {
 }
 
 impl PartialEq for IntervalEntry {
-    /// Equal when the counters and every histogram bucket are equal (the histograms' internal
-    /// array sizes may differ).
+    /// Equal when the counters and every histogram bucket are equal.
     fn eq(&self, other: &Self) -> bool {
         self.count == other.count
             && self.failures == other.failures
@@ -69,15 +69,7 @@ impl PartialEq for IntervalEntry {
             && self.min_us() == other.min_us()
             && self.max_us == other.max_us
             && self.bytes == other.bytes
-            && self.hist.len() == other.hist.len()
-            && self
-                .hist
-                .iter_recorded()
-                .map(|v| (v.value_iterated_to(), v.count_at_value()))
-                .eq(other
-                    .hist
-                    .iter_recorded()
-                    .map(|v| (v.value_iterated_to(), v.count_at_value())))
+            && self.hist == other.hist
     }
 }
 
@@ -112,9 +104,16 @@ impl IntervalEntry {
         self.bytes
     }
 
-    /// Latency histogram in microseconds (3 significant digits).
-    pub fn histogram(&self) -> &Histogram<u64> {
-        &self.hist
+    /// Latency histogram in microseconds (3 significant digits), as a dense `hdrhistogram`
+    /// copy (built on each call: the entry itself keeps only the non-zero buckets).
+    pub fn histogram(&self) -> Histogram<u64> {
+        self.hist.to_hdr()
+    }
+
+    /// Number of distinct histogram buckets used (what the entry's histogram costs: 10 bytes
+    /// each).
+    pub fn histogram_buckets(&self) -> usize {
+        self.hist.buckets()
     }
 
     /// Records one request (latency already converted and clamped).
@@ -125,8 +124,7 @@ impl IntervalEntry {
         self.min_us = self.min_us.min(us);
         self.max_us = self.max_us.max(us);
         self.bytes = self.bytes.saturating_add(bytes);
-        // Auto-resizing, and `us` is clamped to one hour: cannot fail.
-        let _ = self.hist.record(us);
+        self.hist.record_n(us, 1);
     }
 
     /// Adds another entry of the same row.
@@ -137,7 +135,7 @@ impl IntervalEntry {
         self.min_us = self.min_us.min(other.min_us);
         self.max_us = self.max_us.max(other.max_us);
         self.bytes = self.bytes.saturating_add(other.bytes);
-        hist::add(&mut self.hist, &other.hist);
+        self.hist.add(&other.hist);
     }
 }
 

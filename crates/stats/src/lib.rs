@@ -36,6 +36,8 @@
 //! assert!(report::table(&stats).contains("Aggregated"));
 //! ```
 
+mod admission;
+mod chunked;
 mod entry;
 mod hist;
 mod history;
@@ -44,10 +46,12 @@ mod key;
 pub mod recorder;
 pub mod report;
 mod snapshot;
+mod sparse;
 mod stats;
 mod window;
 pub mod wire;
 
+pub use admission::Admission;
 pub use hist::{MAX_TRACKABLE_US, PERCENTILE_LABELS, PERCENTILES};
 pub use history::HistoryPoint;
 pub use interval::{Interval, IntervalEntry};

@@ -18,13 +18,21 @@
 //!
 //! # Allocation and bounds
 //!
-//! Recording for a row that the buffer already knows does not allocate: the row is looked up by
-//! `&RequestKey` (one hash of the key) and its counters and histogram are updated in place.
-//! Draining resets the row's slot instead of dropping it, so its histogram (auto-resizing,
-//! `u32` counters: at most ~92 KiB, typically 20-70 KiB) is reused every second. Slots idle for
-//! about a minute are freed. Per shard and interval, at most [`RecorderConfig::max_keys`] rows
-//! and [`RecorderConfig::max_failures`] distinct failures are kept; the rest is counted in the
-//! overflow row / overflow failure, exactly as [`crate::Stats`] does.
+//! Recording for a row that the buffer already knows is looked up by `&RequestKey` (one hash of
+//! the key) and its counters and histogram are updated in place. The histogram is a
+//! [`crate::chunked::ChunkedHist`]: dense counters in 256-byte chunks allocated on first use and
+//! freed by the drain after a second in which they counted nothing, so a slot holds what its row
+//! needed in the last second or two (typically a few hundred bytes; at most 92 KiB when one
+//! second covers the whole one-hour range), and an idle slot only its ~200 bytes of counters.
+//! Recording allocates only when a latency falls into a chunk the slot does not hold. Slots idle
+//! for about a minute are freed.
+//!
+//! Which rows get a slot: per buffer at most [`RecorderConfig::max_keys`] rows (or the row
+//! limit of the statistics this recorder feeds, see [`crate::Admission`]) and
+//! [`RecorderConfig::max_failures`] distinct failures per interval; once the statistics table is
+//! full, only the rows it holds. Everything else is counted in the overflow row / overflow
+//! failure, exactly as [`crate::Stats`] would file it. So the number of slots does not grow with
+//! the number of distinct request names, and their size does not grow with time.
 
 use std::cell::Cell;
 use std::collections::HashMap;
@@ -33,11 +41,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use hdrhistogram::Histogram;
-
-use crate::hist::{self, SIGFIG};
+use crate::admission::{Admission, Admitted};
+use crate::chunked::ChunkedHist;
+use crate::hist;
 use crate::interval::{Interval, IntervalEntry};
 use crate::key::{Failure, FailureKey, RequestKey};
+use crate::sparse::SparseHist;
 
 /// A slot whose buffer was drained this many times in a row without any request is freed
 /// (each buffer is drained every other `take`, so about a minute at one `take` per second).
@@ -83,6 +92,8 @@ struct Inner {
     next_thread: AtomicUsize,
     max_keys: usize,
     max_failures: usize,
+    /// Which rows the statistics fed by this recorder keep (open unless a `Stats` publishes).
+    admission: Admission,
     /// Pre-built so that overflowing never allocates on the hot path.
     overflow_key: RequestKey,
     overflow_failure: Failure,
@@ -99,6 +110,10 @@ struct Buffer {
     slots: HashMap<RequestKey, Slot>,
     /// Distinct `(row, failure)` pairs in this buffer since its last drain.
     failure_rows: usize,
+    /// This buffer's copy of the admission state, and its generation (see
+    /// [`crate::admission`]): refreshed when the shared generation differs.
+    generation: u64,
+    admitted: Admitted,
 }
 
 struct Slot {
@@ -108,8 +123,8 @@ struct Slot {
     min_us: u64,
     max_us: u64,
     bytes: u64,
-    /// `u32` counters: a bucket cannot see 4 billion requests between two drains.
-    hist: Histogram<u32>,
+    /// `u32` counters (saturating): a bucket cannot see 4 billion requests between two drains.
+    hist: ChunkedHist,
     errors: HashMap<Failure, u64>,
     idle_drains: u32,
 }
@@ -123,7 +138,7 @@ impl Slot {
             min_us: u64::MAX,
             max_us: 0,
             bytes: 0,
-            hist: hist::new_hist(SIGFIG),
+            hist: ChunkedHist::default(),
             errors: HashMap::new(),
             idle_drains: 0,
         }
@@ -172,10 +187,42 @@ impl Recorder {
                 next_thread: AtomicUsize::new(0),
                 max_keys: config.max_keys,
                 max_failures: config.max_failures,
+                admission: Admission::new(),
                 overflow_key: RequestKey::overflow(),
                 overflow_failure: Failure::overflow(),
             }),
         }
+    }
+
+    /// The admission state this recorder follows. Give it to the [`crate::Stats`] that this
+    /// recorder's intervals are applied to ([`crate::Stats::publish_admission`]), so that the
+    /// recorder keeps slots only for the rows the statistics keep. A recorder whose intervals
+    /// go elsewhere (a worker's, merged by the master) leaves it open.
+    pub fn admission(&self) -> Admission {
+        self.inner.admission.clone()
+    }
+
+    /// Approximate heap bytes held by the slots (keys, counters, histograms, failure maps) of
+    /// all shards and buffers. Locks each buffer in turn; meant for tests and measurements.
+    pub fn heap_bytes(&self) -> usize {
+        let mut total = 0;
+        for shard in self.inner.shards.iter() {
+            for buffer in [&shard.active, &shard.spare] {
+                total += lock(buffer).heap_bytes();
+            }
+        }
+        total
+    }
+
+    /// Number of slots (rows held) over all shards and buffers.
+    pub fn slot_count(&self) -> usize {
+        let mut total = 0;
+        for shard in self.inner.shards.iter() {
+            // One lock at a time: `take` locks spare then active.
+            total += lock(&shard.active).slots.len();
+            total += lock(&shard.spare).slots.len();
+        }
+        total
     }
 
     /// Number of shards.
@@ -198,9 +245,12 @@ impl Recorder {
 
     /// Records one request: its row, latency, response body size and, if it failed, why.
     ///
-    /// Hot path: no allocation when the row was already seen in this shard during the last
-    /// minute (and, for failures, the same failure this second), no formatting, one hash of the
-    /// key (plus one of the failure when there is one).
+    /// Hot path: one hash of the key (plus one of the failure when there is one) when the row
+    /// has a slot in this shard; no lock but the shard's own (uncontended but for `take`), no
+    /// formatting. A row without a slot costs one
+    /// more lookup (the admission set, once the statistics are full) and, when it is admitted,
+    /// the slot's allocation. Allocates only for a new slot, a histogram chunk not used in the
+    /// last second, or a failure not seen this second.
     pub fn record(
         &self,
         key: &RequestKey,
@@ -216,13 +266,18 @@ impl Recorder {
             record_into(slot, &mut buffer.failure_rows, inner, us, bytes, failure);
             return;
         }
-        // First request of this row in this buffer (or since the slot was freed).
-        let key = if buffer.slots.len() < inner.max_keys {
-            key.clone()
+        // First request of this row in this buffer (or since the slot was freed), or a row
+        // that is not admitted.
+        let key = if buffer.admits(key, inner) {
+            key
         } else {
-            inner.overflow_key.clone()
+            if let Some(slot) = buffer.slots.get_mut(&inner.overflow_key) {
+                record_into(slot, &mut buffer.failure_rows, inner, us, bytes, failure);
+                return;
+            }
+            &inner.overflow_key
         };
-        let slot = buffer.slots.entry(key).or_insert_with(Slot::new);
+        let slot = buffer.slots.entry(key.clone()).or_insert_with(Slot::new);
         record_into(slot, &mut buffer.failure_rows, inner, us, bytes, failure);
     }
 
@@ -237,7 +292,7 @@ impl Recorder {
                 std::mem::swap(&mut *active, &mut *spare);
             }
             // Recording continues on the swapped-in buffer while this one is drained.
-            spare.drain_into(&mut interval);
+            spare.drain_into(&mut interval, &self.inner);
         }
         interval
     }
@@ -256,9 +311,7 @@ fn record_into(
     slot.min_us = slot.min_us.min(us);
     slot.max_us = slot.max_us.max(us);
     slot.bytes = slot.bytes.saturating_add(bytes);
-    // Auto-resizing and `us` <= one hour: cannot fail. Resizing allocates, but only the first
-    // time a slot sees a larger order of magnitude.
-    let _ = slot.hist.record(us);
+    slot.hist.record(us);
     let Some(f) = failure else { return };
     slot.failures = slot.failures.saturating_add(1);
     if let Some(c) = slot.errors.get_mut(f) {
@@ -274,14 +327,53 @@ fn record_into(
 }
 
 impl Buffer {
+    /// Refreshes this buffer's copy of the admission state if it changed.
+    fn refresh_admission(&mut self, admission: &Admission) {
+        if admission.generation() != self.generation {
+            (self.generation, self.admitted) = admission.current();
+        }
+    }
+
+    /// Whether `key` (which has no slot here) may get one.
+    fn admits(&mut self, key: &RequestKey, inner: &Inner) -> bool {
+        self.refresh_admission(&inner.admission);
+        match &self.admitted {
+            Some(rows) => rows.contains(key),
+            None => {
+                let cap = inner.admission.limit().unwrap_or(inner.max_keys);
+                self.slots.len() < cap
+            }
+        }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        let per_entry = std::mem::size_of::<(RequestKey, Slot)>() + 1;
+        self.slots.capacity() * per_entry
+            + self
+                .slots
+                .values()
+                .map(|s| {
+                    s.hist.heap_bytes()
+                        + s.errors.capacity() * (std::mem::size_of::<(Failure, u64)>() + 1)
+                })
+                .sum::<usize>()
+    }
+
     /// Moves this buffer's measurements into `interval`, keeping (reset) slots for reuse and
-    /// freeing slots that stayed idle.
-    fn drain_into(&mut self, interval: &mut Interval) {
+    /// freeing slots that stayed idle, and slots of rows the statistics no longer admit.
+    fn drain_into(&mut self, interval: &mut Interval, inner: &Inner) {
         self.failure_rows = 0;
+        self.refresh_admission(&inner.admission);
+        let admitted = self.admitted.clone();
         self.slots.retain(|key, slot| {
+            let keep = admitted
+                .as_ref()
+                .is_none_or(|rows| key.is_overflow() || rows.contains(key));
             if slot.count == 0 {
                 slot.idle_drains += 1;
-                return slot.idle_drains < IDLE_DRAINS;
+                // Frees the chunks used two seconds ago.
+                slot.hist.drain_into(&mut SparseHist::new());
+                return keep && slot.idle_drains < IDLE_DRAINS;
             }
             slot.idle_drains = 0;
             let mut entry = IntervalEntry {
@@ -291,10 +383,9 @@ impl Buffer {
                 min_us: slot.min_us,
                 max_us: slot.max_us,
                 bytes: slot.bytes,
-                // Sized to this second's largest value, not to the slot's historical one.
-                hist: hist::new_hist(SIGFIG),
+                hist: SparseHist::new(),
             };
-            hist::add_converted(&mut entry.hist, &slot.hist);
+            slot.hist.drain_into(&mut entry.hist);
             interval.add_entry(key.clone(), entry);
             for (failure, count) in slot.errors.drain() {
                 let fk = FailureKey {
@@ -310,9 +401,11 @@ impl Buffer {
             slot.min_us = u64::MAX;
             slot.max_us = 0;
             slot.bytes = 0;
-            slot.hist.reset();
-            true
+            keep
         });
+        if self.slots.capacity() > 2 * self.slots.len() + 64 {
+            self.slots.shrink_to_fit();
+        }
     }
 }
 

@@ -175,3 +175,192 @@ fn huge_durations_are_clamped() {
         Some(hist::MAX_TRACKABLE_US)
     );
 }
+
+/// A recorder feeding a `Stats` of `max_entries` rows, as the standalone controller wires them.
+fn wired(shards: usize, max_entries: usize) -> (Recorder, crate::Stats) {
+    let r = Recorder::with_config(RecorderConfig {
+        shards,
+        ..RecorderConfig::default()
+    });
+    let mut stats = crate::Stats::new(crate::StatsConfig {
+        max_entries,
+        ..crate::StatsConfig::default()
+    });
+    stats.publish_admission(r.admission());
+    (r, stats)
+}
+
+fn apply(r: &Recorder, stats: &mut crate::Stats, second: u64) -> Interval {
+    let i = r.take();
+    let at = std::time::UNIX_EPOCH + Duration::from_secs(1_000_000 + second);
+    stats.apply(i.clone(), at, 1);
+    i
+}
+
+fn slot_keys(r: &Recorder) -> Vec<String> {
+    let mut keys: Vec<String> = r
+        .inner
+        .shards
+        .iter()
+        .flat_map(|s| {
+            let a: Vec<String> = lock(&s.active)
+                .slots
+                .keys()
+                .map(|k| k.to_string())
+                .collect();
+            let b: Vec<String> = lock(&s.spare).slots.keys().map(|k| k.to_string()).collect();
+            a.into_iter().chain(b)
+        })
+        .collect();
+    keys.sort();
+    keys.dedup();
+    keys
+}
+
+#[test]
+fn names_beyond_the_stats_cap_go_to_the_overflow_row_in_the_recorder() {
+    let (r, mut stats) = wired(1, 3);
+    for n in 0..3 {
+        r.record(&key(&format!("/{n}")), Duration::from_millis(2), 0, None);
+    }
+    apply(&r, &mut stats, 1);
+    assert!(r.admission().is_closed(), "the table is full");
+    let f = Failure::new(FailureKind::Status, "HTTP 500");
+    for n in 0..10 {
+        r.record(
+            &key(&format!("/{n}")),
+            Duration::from_millis(3),
+            0,
+            Some(&f),
+        );
+    }
+    let i = apply(&r, &mut stats, 2);
+    // The three rows as themselves, the seven others in the overflow row (with their failures).
+    assert_eq!(i.entries().count(), 4);
+    assert_eq!(i.entry(&RequestKey::overflow()).map(|e| e.count()), Some(7));
+    assert!(i.entry(&key("/5")).is_none());
+    let overflow_failures: u64 = i
+        .failures()
+        .filter(|(k, _, _)| k.is_overflow())
+        .map(|(_, _, c)| c)
+        .sum();
+    assert_eq!(overflow_failures, 7);
+    // No slot was created for them.
+    assert_eq!(
+        slot_keys(&r),
+        vec![
+            "GET /0",
+            "GET /1",
+            "GET /2",
+            "OTHER (other: entry limit reached)"
+        ]
+    );
+    // The statistics agree, and warned once.
+    let snap = stats.snapshot();
+    let row = |name: &str| {
+        snap.entries
+            .iter()
+            .find(|e| e.name == name)
+            .map(|e| e.requests)
+    };
+    assert_eq!(row("/0"), Some(2));
+    assert_eq!(row(crate::OVERFLOW_ENTRY_NAME), Some(7));
+    assert_eq!(stats.total_requests(), 13);
+    assert!(stats.take_overflow_warning().is_some());
+    assert!(stats.take_overflow_warning().is_none());
+}
+
+#[test]
+fn slots_of_rows_the_stats_refused_are_freed() {
+    // Three new names in the same second for the last two places: the recorder admitted all
+    // three (the table was open), the statistics keep two.
+    let (r, mut stats) = wired(1, 3);
+    r.record(&key("/a"), Duration::from_millis(2), 0, None);
+    apply(&r, &mut stats, 1);
+    for n in 0..3 {
+        r.record(&key(&format!("/{n}")), Duration::from_millis(2), 0, None);
+    }
+    let i = apply(&r, &mut stats, 2);
+    assert_eq!(i.entries().count(), 3);
+    assert_eq!(stats.entry_count(), 4); // three rows and the overflow row
+    // Both buffers drained once more: the refused row has no slot any more.
+    apply(&r, &mut stats, 3);
+    apply(&r, &mut stats, 4);
+    let kept = slot_keys(&r);
+    assert_eq!(kept.len(), 3, "{kept:?}");
+    let rows: Vec<String> = stats
+        .snapshot()
+        .entries
+        .iter()
+        .filter(|e| e.name != crate::OVERFLOW_ENTRY_NAME)
+        .map(|e| format!("{} {}", e.method, e.name))
+        .collect();
+    assert_eq!(kept, rows);
+}
+
+#[test]
+fn a_name_that_becomes_a_row_later_is_recorded_normally() {
+    let (r, mut stats) = wired(2, 2);
+    // Room in the table: a new name gets its row.
+    r.record(&key("/a"), Duration::from_millis(1), 0, None);
+    apply(&r, &mut stats, 1);
+    assert!(!r.admission().is_closed());
+    r.record(&key("/b"), Duration::from_millis(1), 0, None);
+    apply(&r, &mut stats, 2);
+    assert!(r.admission().is_closed());
+    r.record(&key("/c"), Duration::from_millis(1), 0, None);
+    let i = apply(&r, &mut stats, 3);
+    assert!(i.entry(&key("/c")).is_none());
+    // After a reset the table has room again: `/c` becomes a row.
+    stats.reset();
+    assert!(!r.admission().is_closed());
+    r.record(&key("/c"), Duration::from_millis(1), 0, None);
+    let i = apply(&r, &mut stats, 4);
+    assert_eq!(i.entry(&key("/c")).map(|e| e.count()), Some(1));
+    let snap = stats.snapshot();
+    assert!(
+        snap.entries
+            .iter()
+            .any(|e| e.name == "/c" && e.requests == 1)
+    );
+}
+
+#[test]
+fn slot_memory_is_bounded_and_follows_the_last_seconds() {
+    let (r, mut stats) = wired(4, 1000);
+    let names: Vec<RequestKey> = (0..3000).map(|n| key(&format!("/n{n}"))).collect();
+    let record_second = |r: &Recorder, seed: u64| {
+        thread::scope(|s| {
+            for t in 0..4u64 {
+                let names = &names;
+                s.spawn(move || {
+                    for (n, k) in names.iter().enumerate() {
+                        // 1 ms .. ~10 s, different per name, thread and second.
+                        let x = (n as u64 * 7919 + t * 104_729 + seed * 1_299_709) % 14;
+                        r.record(k, Duration::from_micros(1000 << x), 100, None);
+                    }
+                });
+            }
+        });
+    };
+    for second in 0..5 {
+        record_second(&r, second);
+        apply(&r, &mut stats, second + 1);
+    }
+    assert_eq!(stats.entry_count(), 1001);
+    // At most the statistics' rows plus the overflow row per buffer, whatever the thread count.
+    let slots = r.slot_count();
+    assert!(slots <= 4 * 2 * 1001, "{slots} slots");
+    // Each slot holds the chunks of one or two seconds: a few hundred bytes.
+    let per_slot = r.heap_bytes() / slots;
+    assert!(per_slot < 2048, "{per_slot} bytes per slot");
+    // Seconds without requests free the histograms.
+    for second in 5..8 {
+        apply(&r, &mut stats, second + 1);
+    }
+    let idle = r.heap_bytes() / r.slot_count().max(1);
+    assert!(idle < 512, "{idle} bytes per idle slot");
+    // The statistics rows: a few KiB each at most.
+    let rows = stats.rows_heap_bytes() / 1001;
+    assert!(rows < 4096, "{rows} bytes per row");
+}

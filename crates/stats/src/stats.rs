@@ -14,14 +14,20 @@
 //! * current rates: a [`StatsConfig::current_window`]-slot ring per row; recent percentiles: a
 //!   ring of as many 2-digit histograms.
 //!
-//! Worst case with the defaults: 1 001 rows whose histograms each saw a one-hour latency,
-//! 1 002 × 184 KiB ≈ 180 MiB. Realistic: 50 rows with latencies below a minute, ~7 MiB, plus
-//! ~3 MB of history.
+//! A row's histogram keeps only the buckets it used (10 bytes each, see [`crate::sparse`]): a
+//! few KiB for a row with latencies between 1 ms and 10 s. The theoretical worst case with the
+//! defaults, 1 002 rows that each used every bucket of the one-hour range, is ~230 MiB; a
+//! realistic 1 000 rows take a few MiB to a few tens of MiB, plus ~3 MB of history.
+//!
+//! The table also tells the [`crate::Recorder`] that feeds it which rows it keeps
+//! ([`Stats::publish_admission`], see [`crate::Admission`]), so that the recorder does not hold
+//! slots for rows that end up in the overflow row.
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::admission::Admission;
 use crate::entry::{Entry, SnapshotContext};
 use crate::hist;
 use crate::history::{self, HistoryPoint, MinuteAccumulator, Totals};
@@ -83,6 +89,10 @@ pub struct Stats {
     history: VecDeque<HistoryPoint>,
     long_history: VecDeque<HistoryPoint>,
     minute: MinuteAccumulator,
+    /// Told which rows this table keeps (see [`Stats::publish_admission`]).
+    admission: Option<Admission>,
+    /// Whether `admission` is closed (the table was full when last published).
+    admission_closed: bool,
 }
 
 impl fmt::Debug for Stats {
@@ -162,8 +172,55 @@ impl Stats {
             history: VecDeque::with_capacity(config.history_len.min(4096)),
             long_history: VecDeque::new(),
             minute: MinuteAccumulator::new(),
+            admission: None,
+            admission_closed: false,
             config,
         }
+    }
+
+    /// From now on, publishes to `admission` which rows this table keeps: its row limit, and,
+    /// once the table is full, the set of its rows (until [`Stats::reset`]). Give it the
+    /// admission of the [`crate::Recorder`] whose intervals are applied here
+    /// ([`crate::Recorder::admission`]): the recorder then records rows beyond the limit
+    /// straight into the overflow row instead of keeping a slot for each.
+    pub fn publish_admission(&mut self, admission: Admission) {
+        admission.set_limit(self.config.max_entries);
+        self.admission_closed = admission.is_closed();
+        self.admission = Some(admission);
+        self.sync_admission();
+    }
+
+    /// Rows in use, not counting the overflow row.
+    fn rows_used(&self) -> usize {
+        self.entries.len() - usize::from(self.entries.contains_key(&self.overflow_key))
+    }
+
+    /// Closes the admission when the table became full, opens it when it has room again.
+    fn sync_admission(&mut self) {
+        let Some(admission) = &self.admission else {
+            return;
+        };
+        let full = self.rows_used() >= self.config.max_entries;
+        if full && !self.admission_closed {
+            admission.close(self.entries.keys().cloned().collect());
+            self.admission_closed = true;
+        } else if !full && self.admission_closed {
+            admission.open();
+            self.admission_closed = false;
+        }
+    }
+
+    /// Approximate heap bytes held by the rows (histograms, counters, keys); history and
+    /// failure rows not included. For tests and measurements.
+    pub fn rows_heap_bytes(&self) -> usize {
+        let per_row = std::mem::size_of::<(RequestKey, Entry)>() + 1;
+        self.entries.capacity() * per_row
+            + self
+                .entries
+                .values()
+                .chain(std::iter::once(&self.total))
+                .map(|e| e.hist.heap_bytes() + e.window.heap_bytes())
+                .sum::<usize>()
     }
 
     /// The bounds in use.
@@ -204,7 +261,7 @@ impl Stats {
             requests = requests.saturating_add(e.count);
             failures = failures.saturating_add(e.failures);
             sum_us = sum_us.saturating_add(e.sum_us);
-            hist::add(second, &e.hist);
+            e.hist.add_to_hdr(second);
             self.total.absorb(&e, tick);
             overflowed |= key.is_overflow();
             let key = if self.entries.contains_key(&key) || key.is_overflow() {
@@ -227,6 +284,7 @@ impl Stats {
         if overflowed {
             self.note_entry_overflow();
         }
+        self.sync_admission();
 
         let mut failures_overflowed = false;
         for (fk, count) in interval.failures {
@@ -344,6 +402,7 @@ impl Stats {
         self.start = None;
         self.last = None;
         self.recent.clear();
+        self.sync_admission();
     }
 
     /// Requests since start or reset.

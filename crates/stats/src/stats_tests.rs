@@ -382,3 +382,27 @@ fn latency_buckets_are_cumulative_and_bounded_by_requests() {
             .is_empty()
     );
 }
+
+#[test]
+fn admission_closes_when_full_and_opens_on_reset() {
+    let admission = crate::Admission::new();
+    let mut stats = Stats::new(small(2, 10));
+    stats.publish_admission(admission.clone());
+    assert!(!admission.is_closed());
+    stats.apply(interval(&[key("GET", "/a")], 1, 1), at(1), 1);
+    assert!(!admission.is_closed());
+    stats.apply(
+        interval(&[key("GET", "/b"), key("GET", "/c")], 1, 1),
+        at(2),
+        1,
+    );
+    assert!(admission.is_closed());
+    let (_, rows) = admission.current();
+    let rows = rows.expect("closed");
+    assert!(rows.contains(&key("GET", "/a")));
+    assert_eq!(rows.iter().filter(|k| !k.is_overflow()).count(), 2);
+    assert!(!rows.contains(&key("GET", "/c")) || !rows.contains(&key("GET", "/b")));
+    stats.reset();
+    assert!(!admission.is_closed());
+    assert_eq!(admission.limit(), Some(2));
+}

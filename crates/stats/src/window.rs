@@ -58,6 +58,10 @@ impl RateWindow {
         slot.sum_us = slot.sum_us.saturating_add(sum_us);
     }
 
+    pub(crate) fn heap_bytes(&self) -> usize {
+        std::mem::size_of_val(&*self.slots)
+    }
+
     /// Sums of the seconds `(now - len, now]`.
     pub(crate) fn totals(&self, now: u64) -> WindowTotals {
         let len = self.slots.len() as u64;

@@ -10,6 +10,10 @@
 //! `max_us`, `bytes`, `hist_len`) and the failure rows (`method`, `name`, `kind`, `message`,
 //! `count`). The histograms follow in row order, each in HdrHistogram's standard
 //! "V2 + DEFLATE" format (`hist_len` bytes; readable by every HdrHistogram implementation).
+//! The sparse histograms write that format themselves ([`crate::sparse`]); only the "highest
+//! trackable value" header field differs from what the `hdrhistogram` crate wrote for the same
+//! counts, and readers use it only to size the counts array, so versions 1 before and after
+//! that change read each other's reports and `VERSION` stays 1.
 //! Nothing is rounded, so `from_bytes(to_bytes(i)) == i`.
 //!
 //! Decoding treats the bytes as untrusted: every length is checked, the histogram headers are
@@ -22,12 +26,12 @@ use std::io::Read;
 use std::sync::Arc;
 
 use flate2::read::ZlibDecoder;
-use hdrhistogram::serialization::{Serializer, V2DeflateSerializer};
 use serde::{Deserialize, Serialize};
 
 use crate::hist::MAX_TRACKABLE_US;
 use crate::interval::{Interval, IntervalEntry};
 use crate::key::{Failure, FailureKind, RequestKey};
+use crate::sparse::{SparseHist, V2_COMPRESSED_COOKIE, V2_COOKIE, V2_HEADER_SIZE};
 
 const MAGIC: &[u8; 4] = b"CIVL";
 const VERSION: u8 = 1;
@@ -42,11 +46,6 @@ const MAX_ROW_COUNT: u64 = 1 << 40;
 /// Largest "highest trackable value" accepted in a histogram header: any histogram whose values
 /// are clamped to [`MAX_TRACKABLE_US`] (< 2^32) stays below it.
 const MAX_HIGH: u64 = 1 << 32;
-
-// HdrHistogram V2 cookies (see hdrhistogram's `serialization` module).
-const V2_COOKIE: u32 = 0x1c84_9313;
-const V2_COMPRESSED_COOKIE: u32 = 0x1c84_9314;
-const V2_HEADER_SIZE: usize = 40;
 
 /// Why [`Interval::from_bytes`] rejected its input.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -122,16 +121,11 @@ impl Interval {
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut rows: Vec<(&RequestKey, &IntervalEntry)> = self.entries.iter().collect();
         rows.sort_by(|a, b| a.0.cmp(b.0));
-        let mut serializer = V2DeflateSerializer::new();
         let mut blobs = Vec::new();
         let mut entries = Vec::with_capacity(rows.len());
         for (key, e) in rows {
             let before = blobs.len();
-            // Only fails for a bucket count above i64::MAX, which bounded intervals never have;
-            // the row then travels without a histogram rather than not at all.
-            if serializer.serialize(&e.hist, &mut blobs).is_err() {
-                blobs.truncate(before);
-            }
+            e.hist.write_v2_deflate(&mut blobs);
             entries.push(WireEntry {
                 method: key.method.clone(),
                 name: key.name.clone(),
@@ -278,7 +272,7 @@ impl Interval {
                 min_us: u64::MAX,
                 max_us: 0,
                 bytes: 0,
-                hist: crate::hist::new_hist(crate::hist::SIGFIG),
+                hist: SparseHist::new(),
             });
             entry.count = entry.count.saturating_add(w.count);
             entry.failures = entry.failures.saturating_add(w.failures);
@@ -287,8 +281,8 @@ impl Interval {
             entry.max_us = entry.max_us.max(w.max_us);
             entry.bytes = entry.bytes.saturating_add(w.bytes);
             for &(index, count) in &sparse[range] {
-                // The histogram auto-resizes and values are below 2^32: recording cannot fail.
-                let _ = entry.hist.record_n(value_at_index(index), count);
+                // Indexes were checked against the header's range (values below 2^32).
+                entry.hist.add_at(index, count);
             }
         }
         for f in header.failures {
@@ -314,22 +308,6 @@ struct Scalars {
     min_us: u64,
     max_us: u64,
     bytes: u64,
-}
-
-/// The lowest value counted at counter `index` of a histogram with lowest value 1 and 3
-/// significant digits (HdrHistogram's `value_for`, which is private: 2,048 sub-buckets, the
-/// first bucket using all of them, every later one its upper half). Recording this value lands
-/// in the same counter.
-fn value_at_index(index: u64) -> u64 {
-    const HALF_MAGNITUDE: u32 = 10; // log2(2048 / 2)
-    const HALF: u64 = 1 << HALF_MAGNITUDE;
-    let bucket = (index >> HALF_MAGNITUDE).saturating_sub(1);
-    let sub = if index < 2 * HALF {
-        index
-    } else {
-        (index & (HALF - 1)) + HALF
-    };
-    sub << bucket
 }
 
 fn read_u32(b: &[u8]) -> u32 {

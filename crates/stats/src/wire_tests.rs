@@ -7,7 +7,9 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::key::FailureKind;
+use crate::sparse::value_at_index;
 use hdrhistogram::Histogram;
+use hdrhistogram::serialization::Serializer;
 
 fn sample() -> Interval {
     let mut i = Interval::new();
