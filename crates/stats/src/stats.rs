@@ -169,7 +169,7 @@ impl Stats {
             last: None,
             users: 0,
             recent: RecentHistograms::new(window),
-            history: VecDeque::with_capacity(config.history_len.min(4096)),
+            history: history::prefaulted_ring(config.history_len),
             long_history: VecDeque::new(),
             minute: MinuteAccumulator::new(),
             admission: None,
