@@ -228,9 +228,12 @@ impl State {
         self.desired.stopped = true;
         self.desired.chosen = true;
         self.desired.totals.fill(0);
+        // A stopped worker ends its arrivals too: what it was sent is "off" now.
+        self.arrivals = None;
         for entry in self.workers.values_mut() {
             entry.assigned.fill(0);
             entry.sent = Some(entry.assigned.clone());
+            entry.arrivals.sent = Some(crate::proto::ArrivalsUpdate::default());
             if let Some(tx) = &entry.tx {
                 let _ = tx.try_send(MasterMessage {
                     kind: Some(master_message::Kind::Stop(Stop {})),
