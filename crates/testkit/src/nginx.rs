@@ -45,7 +45,7 @@ impl Nginx {
         let port = free_port()?;
         let root = dir.path().display().to_string();
         let conf = format!(
-            r#"worker_processes 1;
+            r#"master_process off;
 daemon off;
 pid {root}/nginx.pid;
 error_log {root}/error.log warn;
@@ -112,6 +112,8 @@ http {{
     }
 }
 
+/// One process (`master_process off`): killing it leaves no orphaned worker behind (with a
+/// master, SIGKILL on the master left its worker running after every test run).
 impl Drop for Nginx {
     fn drop(&mut self) {
         let _ = self.child.kill();
