@@ -234,6 +234,29 @@ fn huge_heads_and_too_many_headers_are_refused() {
 }
 
 #[test]
+fn heads_with_the_most_fields_keep_every_one_in_order() {
+    // Past the fields kept on the stack, up to the limit.
+    for count in [FEW_FIELDS, FEW_FIELDS + 1, MAX_HEADERS] {
+        let mut input = b"HTTP/1.1 200 OK\r\n".to_vec();
+        for i in 0..count - 1 {
+            input.extend_from_slice(format!("X-Field: value-{i}\r\n").as_bytes());
+        }
+        input.extend_from_slice(b"Content-Length: 2\r\n\r\nok");
+        let got = whole(&input).unwrap();
+        assert_eq!(got.headers.len(), count);
+        let values: Vec<_> = got.headers[..count - 1]
+            .iter()
+            .map(|(_, v)| v.clone())
+            .collect();
+        let want: Vec<_> = (0..count - 1)
+            .map(|i| format!("value-{i}").into_bytes())
+            .collect();
+        assert_eq!(values, want);
+        assert_eq!(got.body, b"ok");
+    }
+}
+
+#[test]
 fn malformed_heads_are_refused() {
     for bad in [
         &b"HTTP/1.1 2000 OK\r\n\r\n"[..],

@@ -101,8 +101,8 @@ pub(super) fn redirect(
 /// How to (re)build the caller's headers for a hop without keeping a copy per hop.
 #[derive(Clone, Copy)]
 pub(super) struct HeaderSource<'a> {
-    /// The caller's headers (`None`: there were none).
-    pub(super) template: Option<&'a HeaderMap>,
+    /// The caller's headers.
+    pub(super) template: &'a HeaderMap,
     /// The hop goes to another origin than the first: credentials and a fixed `Host` stay
     /// behind.
     pub(super) cross_origin: bool,
@@ -112,7 +112,7 @@ pub(super) struct HeaderSource<'a> {
 
 impl HeaderSource<'_> {
     pub(super) fn build(&self) -> HeaderMap {
-        let mut headers = self.template.cloned().unwrap_or_default();
+        let mut headers = self.template.clone();
         if self.cross_origin {
             for name in [
                 header::AUTHORIZATION,

@@ -152,8 +152,9 @@ impl HttpSession {
     /// all hops and the bodies. `Host`, `Content-Length` and matching cookies are added;
     /// `Accept-Encoding` is not (the caller decides).
     ///
-    /// Cost note: a non-empty `headers` map is cloned once, to be able to re-send it on a
-    /// redirect or after the keep-alive race; an empty one costs nothing.
+    /// Cost note: an HTTP/1.1 hop writes the caller's `headers` by reference (a retry after
+    /// the keep-alive race writes them again); a redirect hop builds its own filtered copy, and
+    /// an HTTP/2 hop hands hyper a clone.
     pub async fn send(
         &mut self,
         method: Method,
@@ -166,13 +167,11 @@ impl HttpSession {
         let config = &self.client.inner.config;
         let (max_redirects, cap) = (config.max_redirects, config.max_body_bytes);
         let timeout = timeout.unwrap_or(config.default_timeout).min(MAX_TIMEOUT);
-        let deadline = tokio::time::Instant::now() + timeout;
+        let deadline = tokio::time::Instant::from_std(started) + timeout;
         let target = self.resolve(target)?;
         let first_origin = target.origin.clone();
-        // The one copy of the caller's headers: for redirect hops and the keep-alive retry.
-        let template = (!headers.is_empty()).then(|| headers.clone());
         let mut source = HeaderSource {
-            template: template.as_ref(),
+            template: &headers,
             cross_origin: false,
             body_dropped: false,
         };
@@ -181,12 +180,14 @@ impl HttpSession {
             target,
             body,
         };
-        let mut hop_headers = headers;
+        // The first hop sends the caller's headers as they are; a redirect hop, a rebuilt copy.
+        let mut rebuilt: Option<HeaderMap> = None;
         let mut connect = None;
         let mut redirects = 0u8;
         loop {
+            let hop_headers = rebuilt.as_ref().unwrap_or(&headers);
             let head = self
-                .exchange(&hop, hop_headers, source, deadline, &mut connect)
+                .exchange(&hop, hop_headers, deadline, &mut connect)
                 .await?;
             let ttfb = started.elapsed();
             if Jar::has_set_cookie(&head.headers) {
@@ -228,7 +229,7 @@ impl HttpSession {
                 source.body_dropped = true;
             }
             source.cross_origin = !next_target.origin.same(&first_origin);
-            hop_headers = source.build();
+            rebuilt = Some(source.build());
             hop.target = next_target;
         }
     }
@@ -244,13 +245,11 @@ impl HttpSession {
     }
 
     /// One hop: get a usable connection, send, return the response head. Handles the
-    /// keep-alive race (see module docs). `source` rebuilds the headers for a retry of a
-    /// request that was already handed to hyper (HTTP/2).
+    /// keep-alive race (see module docs).
     async fn exchange(
         &mut self,
         hop: &Hop,
-        mut headers: HeaderMap,
-        source: HeaderSource<'_>,
+        headers: &HeaderMap,
         deadline: tokio::time::Instant,
         connect: &mut Option<Duration>,
     ) -> Result<Head, ClientError> {
@@ -270,7 +269,7 @@ impl HttpSession {
                     if !h1.is_idle() || (reused && h1.peer_closed()) {
                         (ClientError::ConnectionClosed, true)
                     } else {
-                        let request = h1_request(hop, &headers, &self.jar);
+                        let request = h1_request(hop, headers, &self.jar);
                         match timeout_at(deadline, h1.send(&request)).await {
                             Err(_) => {
                                 return Err(self.fail(ClientError::Timeout(TimeoutPhase::Request)));
@@ -308,7 +307,7 @@ impl HttpSession {
                         // Closed while idle (server timeout, GOAWAY): reconnect.
                         Ok(Err(_)) => (ClientError::ConnectionClosed, reused),
                         Ok(Ok(())) => {
-                            let request = h2_request(hop, std::mem::take(&mut headers), &self.jar)?;
+                            let request = h2_request(hop, headers.clone(), &self.jar)?;
                             match timeout_at(deadline, h2.sender.try_send_request(request)).await {
                                 Err(_) => {
                                     return Err(
@@ -325,16 +324,12 @@ impl HttpSession {
                                     });
                                 }
                                 Ok(Err(mut err)) => {
-                                    let unsent = err.take_message();
+                                    let unsent = err.take_message().is_some();
                                     let error = ClientError::from_hyper(err.into_error());
                                     let retry = reused
-                                        && (unsent.is_some()
+                                        && (unsent
                                             || (matches!(error, ClientError::ConnectionClosed)
                                                 && hop.method.is_idempotent()));
-                                    headers = match unsent {
-                                        Some(request) => request.into_parts().0.headers,
-                                        None => source.build(),
-                                    };
                                     (error, retry)
                                 }
                             }
