@@ -277,7 +277,7 @@ impl Context {
         self.sent = self.sent.wrapping_add(1);
         match self
             .session
-            .send(method, target, headers, body, timeout)
+            .send_from(started, method, target, headers, body, timeout)
             .await
         {
             Ok(r) => {

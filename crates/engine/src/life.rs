@@ -104,7 +104,8 @@ pub(crate) async fn run_user(life: Life, mut cx: Context, retire: CancellationTo
         let unit = cx.unit();
         let pick = view.pick(type_idx, runs, unit);
         runs = runs.wrapping_add(1);
-        let started = Instant::now();
+        // The clock is read around a task only for the waits that need its duration.
+        let started = entry.wait.depends_on_elapsed().then(Instant::now);
         let sent_before = cx.requests_sent();
         let result = match pick {
             Pick::Task(task) => {
@@ -140,7 +141,8 @@ pub(crate) async fn run_user(life: Life, mut cx: Context, retire: CancellationTo
             // An arrived user leaves after its last task, without thinking first.
             break;
         }
-        pause = pause.max(entry.wait.delay(started.elapsed(), cx.unit()));
+        let elapsed = started.map_or(Duration::ZERO, |s| s.elapsed());
+        pause = pause.max(entry.wait.delay(elapsed, cx.unit()));
         if pause.is_zero() {
             // No think time: still let other users of this thread run.
             tokio::task::yield_now().await;

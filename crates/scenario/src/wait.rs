@@ -33,6 +33,12 @@ pub enum Wait {
 }
 
 impl Wait {
+    /// Whether [`Wait::delay`] reads the task's elapsed time (pacing and throughput): the
+    /// engine only reads the clock around a task when it does.
+    pub fn depends_on_elapsed(&self) -> bool {
+        matches!(self, Wait::Pacing(_) | Wait::Throughput(_))
+    }
+
     /// The pause after a task that took `task_elapsed`; `unit` is a uniform sample in [0,1)
     /// supplied by the caller.
     ///
@@ -173,6 +179,25 @@ mod tests {
 
     fn ms(n: u64) -> Duration {
         Duration::from_millis(n)
+    }
+
+    #[test]
+    fn only_the_waits_that_read_the_elapsed_time_say_so() {
+        let waits = [
+            Wait::None,
+            Wait::Between {
+                min: ms(1000),
+                max: ms(3000),
+            },
+            Wait::Constant(ms(2000)),
+            Wait::Pacing(ms(5000)),
+            Wait::Throughput(0.5),
+        ];
+        for w in waits {
+            // The engine passes zero when a wait says it does not read the elapsed time.
+            let reads = w.delay(ms(0), 0.4) != w.delay(ms(700), 0.4);
+            assert_eq!(w.depends_on_elapsed(), reads, "{w:?}");
+        }
     }
 
     #[test]

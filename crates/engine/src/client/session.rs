@@ -163,7 +163,21 @@ impl HttpSession {
         body: Bytes,
         timeout: Option<Duration>,
     ) -> Result<Response, ClientError> {
-        let started = Instant::now();
+        self.send_from(Instant::now(), method, target, headers, body, timeout)
+            .await
+    }
+
+    /// [`HttpSession::send`], timed (and its timeout counted) from `started`, an instant the
+    /// caller has just read: the engine reads the clock once per request, not twice.
+    pub(crate) async fn send_from(
+        &mut self,
+        started: Instant,
+        method: Method,
+        target: &str,
+        headers: HeaderMap,
+        body: Bytes,
+        timeout: Option<Duration>,
+    ) -> Result<Response, ClientError> {
         let config = &self.client.inner.config;
         let (max_redirects, cap) = (config.max_redirects, config.max_body_bytes);
         let timeout = timeout.unwrap_or(config.default_timeout).min(MAX_TIMEOUT);
