@@ -2,7 +2,7 @@
 """Summary and plot of a bench/soak run.
 
 Reads the samples CSV written by bench/soak (t_s, rss_kib, cpu_s, target_rss_kib, target_cpu_s,
-requests, failures, users, entries), prints duration, requests, mean CPU, RSS at the end of the
+requests, failures, users, entries, stats_kib), prints duration, requests, mean CPU, RSS at the end of the
 warm-up and at the end, and the least-squares slope of RSS over the samples after the warm-up
 (MiB per hour) with PASS/FAIL against a limit; draws RSS (generator and target) and CPU per
 interval into a small PNG.
@@ -126,6 +126,15 @@ def main():
         "PASS" if slope < a.limit_mib else "FAIL")
     print(f"cicada slope    {fmt(slope, '+.2f')} MiB/h after {a.warmup_min:g} min "
           f"(limit {a.limit_mib:g}): {verdict}")
+    # The statistics rows' share (cicada_stats_memory_bytes, sampled from /metrics): it grows
+    # while rows meet new latency buckets, up to a bound. Shown, not subtracted from the verdict.
+    sampled = [r for r in rows if r["t_s"] >= warm and r.get("stats_kib") is not None]
+    if len(sampled) >= 2:
+        held = [(r["t_s"], r["stats_kib"] / 1024.0) for r in sampled]
+        rest = [(r["t_s"], r["rss_mib"] - r["stats_kib"] / 1024.0) for r in sampled]
+        print(f"stats rows      {held[0][1]:.1f} MiB at {a.warmup_min:g} min, {held[-1][1]:.1f} MiB "
+              f"at the end, slope {fmt(slope_per_hour(held), '+.2f')} MiB/h; the rest of the "
+              f"RSS {fmt(slope_per_hour(rest), '+.2f')} MiB/h")
 
     if a.png:
         plot(rows, a, warm, slope)

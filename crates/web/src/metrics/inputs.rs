@@ -28,6 +28,8 @@ pub struct MetricsInputs {
     pub rows: Vec<LatencyBuckets>,
     /// Failure rows, cumulative.
     pub failures: Vec<FailureSnapshot>,
+    /// Heap held by the statistics rows (their latency histograms, counters and keys).
+    pub stats_memory_bytes: u64,
     /// Running users per user type.
     pub user_types: Vec<(String, u64)>,
     /// Users wanted.
@@ -63,6 +65,7 @@ impl MetricsInputs {
             bounds: bounds.to_vec(),
             rows: stats.latency_buckets(&bounds_us),
             failures: stats.snapshot().failures,
+            stats_memory_bytes: u64::try_from(stats.rows_heap_bytes()).unwrap_or(u64::MAX),
             ..MetricsInputs::default()
         }
     }

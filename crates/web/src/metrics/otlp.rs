@@ -129,6 +129,12 @@ pub fn otel_families(inputs: &MetricsInputs) -> Vec<MetricFamily> {
             unit: "{user}",
             values: MetricValues::Gauge(vec![(Vec::new(), gauge_value(inputs.target_users))]),
         },
+        MetricFamily {
+            name: "cicada.stats.memory",
+            description: "Heap held by the statistics rows (latency histograms, counters, keys)",
+            unit: "By",
+            values: MetricValues::Gauge(vec![(Vec::new(), gauge_value(inputs.stats_memory_bytes))]),
+        },
     ];
     if let Some(process) = &inputs.process {
         families.extend(process_families(process));
@@ -175,7 +181,8 @@ mod tests {
                 "cicada.request.failures",
                 "http.client.request.duration",
                 "cicada.users",
-                "cicada.users.target"
+                "cicada.users.target",
+                "cicada.stats.memory"
             ]
         );
         let attrs = vec![
@@ -256,8 +263,10 @@ mod tests {
         );
         // Without the split, one point carries the total.
         inputs.process.as_mut().unwrap().cpu_modes = None;
+        let f = otel_families(&inputs);
+        let cpu = f.iter().find(|m| m.name == "process.cpu.time").unwrap();
         assert_eq!(
-            otel_families(&inputs)[5].values,
+            cpu.values,
             MetricValues::ProcessCounter(vec![(Vec::new(), 3.0)])
         );
         inputs.process = None;

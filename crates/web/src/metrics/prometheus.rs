@@ -84,6 +84,7 @@ const WORKER_STATES: [&str; 7] = [
 pub(super) fn registry(inputs: &MetricsInputs) -> Registry {
     let mut registry = Registry::default();
     register_requests(&mut registry, inputs);
+    register_stats_memory(&mut registry, inputs.stats_memory_bytes);
     register_run(&mut registry, inputs);
     if let Some(workers) = &inputs.workers {
         register_workers(&mut registry, workers);
@@ -251,6 +252,18 @@ fn register_workers(registry: &mut Registry, rows: &[cicada_control::WorkerInfo]
             .inc();
     }
     registry.register("cicada_workers", "Workers, by state", workers);
+}
+
+/// What the statistics rows hold: it grows as rows meet latencies they had not seen, up to a
+/// bound (see docs/performance.md), so a long run can tell it from a leak.
+fn register_stats_memory(registry: &mut Registry, bytes: u64) {
+    let gauge = Gauge::<i64>::default();
+    gauge.set(i64::try_from(bytes).unwrap_or(i64::MAX));
+    registry.register(
+        "cicada_stats_memory_bytes",
+        "Heap held by the statistics rows (latency histograms, counters, keys)",
+        gauge,
+    );
 }
 
 fn register_process(registry: &mut Registry, process: ProcessTotals) {

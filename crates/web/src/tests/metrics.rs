@@ -73,6 +73,7 @@ async fn metrics_match_the_statistics() {
         "# TYPE cicada_request_duration_seconds histogram",
         "# TYPE cicada_users gauge",
         "# TYPE cicada_target_users gauge",
+        "# TYPE cicada_stats_memory_bytes gauge",
         "# TYPE cicada_workers gauge",
         "# TYPE cicada_scenario_reloads_total counter",
         "# TYPE process_cpu_seconds_total counter",
@@ -127,6 +128,9 @@ async fn metrics_match_the_statistics() {
         );
     }
     assert_eq!(sample(&body, "cicada_target_users"), Some(0.0));
+    let held = h.state.controller().with_stats(|s| s.rows_heap_bytes()) as f64;
+    assert_eq!(sample(&body, "cicada_stats_memory_bytes"), Some(held));
+    assert!(held > 0.0);
     assert_eq!(
         sample(&body, "cicada_scenario_reloads_total{result=\"error\"}"),
         Some(0.0),
