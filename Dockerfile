@@ -11,6 +11,10 @@
 # Build: the same Rust release as rust-version in Cargo.toml, on the Debian release of the
 # final image (the binary links against its glibc).
 FROM rust:1.95-slim-bookworm AS build
+# make: the jemalloc allocator (tikv-jemalloc-sys) is built from C sources; the slim image has
+# a C compiler but no make.
+RUN apt-get update && apt-get install -y --no-install-recommends make \
+    && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
 # Cache mounts keep the registry and the target directory between builds (BuildKit).
