@@ -56,7 +56,7 @@ pub async fn history(
     _caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let id = path_id(&id).ok_or(ApiError::not_found(NOT_FOUND))?;
+    let id = path_id(&id, NOT_FOUND)?;
     state
         .shared()
         .store
@@ -229,7 +229,7 @@ fn apply(
     id: &str,
     change: Change,
 ) -> Result<Response, ApiError> {
-    let id = path_id(id).ok_or(ApiError::not_found(NOT_FOUND))?;
+    let id = path_id(id, NOT_FOUND)?;
     let now = now_ms();
     state
         .shared()
@@ -292,7 +292,7 @@ pub async fn delete(
     _caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let id = path_id(&id).ok_or(ApiError::not_found(NOT_FOUND))?;
+    let id = path_id(&id, NOT_FOUND)?;
     if state.shared().store.remove::<Claim>(&id) {
         Ok(envelope::message(
             StatusCode::OK,

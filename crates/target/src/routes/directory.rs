@@ -32,7 +32,7 @@ pub async fn get_user(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let id = path_id(&id).ok_or(ApiError::not_found(USER_NOT_FOUND))?;
+    let id = path_id(&id, USER_NOT_FOUND)?;
     let dir = state.shared().store.directory();
     let user = dir.user(&id).ok_or(ApiError::not_found(USER_NOT_FOUND))?;
     Ok(envelope::data(
@@ -48,7 +48,7 @@ pub async fn update_user(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let id = path_id(&id).ok_or(ApiError::not_found(USER_NOT_FOUND))?;
+    let id = path_id(&id, USER_NOT_FOUND)?;
     let body = parse_body(&body)?;
     let dob = match body.get("dateOfBirth") {
         None | Some(Value::Null) => None,
@@ -98,7 +98,7 @@ pub async fn delete_user(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let id = path_id(&id).ok_or(ApiError::not_found(USER_NOT_FOUND))?;
+    let id = path_id(&id, USER_NOT_FOUND)?;
     state
         .shared()
         .store
@@ -126,7 +126,7 @@ pub async fn get_org(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let id = path_id(&id).ok_or(ApiError::not_found(ORG_NOT_FOUND))?;
+    let id = path_id(&id, ORG_NOT_FOUND)?;
     let dir = state.shared().store.directory();
     let org = dir.org(&id).ok_or(ApiError::not_found(ORG_NOT_FOUND))?;
     Ok(envelope::data(
@@ -158,7 +158,7 @@ pub async fn update_org(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let id = path_id(&id).ok_or(ApiError::not_found(ORG_NOT_FOUND))?;
+    let id = path_id(&id, ORG_NOT_FOUND)?;
     let body = parse_body(&body)?;
     let text = |k: &str| plain_text(&body, k).map(|s| s.chars().take(200).collect::<String>());
     let mut dir = state.shared().store.directory_mut();
@@ -178,7 +178,7 @@ pub async fn delete_org(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let id = path_id(&id).ok_or(ApiError::not_found(ORG_NOT_FOUND))?;
+    let id = path_id(&id, ORG_NOT_FOUND)?;
     match state.shared().store.directory_mut().delete_org(&id) {
         None => Err(ApiError::not_found(ORG_NOT_FOUND)),
         Some(Err(e)) => Err(ApiError::bad_request(e.to_string())),
@@ -194,7 +194,7 @@ pub async fn org_users(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let id = path_id(&id).ok_or(ApiError::not_found(ORG_NOT_FOUND))?;
+    let id = path_id(&id, ORG_NOT_FOUND)?;
     let dir = state.shared().store.directory();
     let org = dir.org(&id).ok_or(ApiError::not_found(ORG_NOT_FOUND))?;
     let users: Vec<UserView<'_>> = dir.members(org).map(|u| UserView::of(u, false)).collect();
@@ -214,7 +214,7 @@ pub async fn org_stats(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let id = path_id(&id).ok_or(ApiError::not_found(ORG_NOT_FOUND))?;
+    let id = path_id(&id, ORG_NOT_FOUND)?;
     let dir = state.shared().store.directory();
     let org = dir.org(&id).ok_or(ApiError::not_found(ORG_NOT_FOUND))?;
     let mut by_role = BTreeMap::new();

@@ -84,7 +84,7 @@ pub fn get_by_id<T: Stored>(
     raw_id: &str,
     not_found: &'static str,
 ) -> Result<Response, ApiError> {
-    let id = path_id(raw_id).ok_or(ApiError::not_found(not_found))?;
+    let id = path_id(raw_id, not_found)?;
     state
         .shared()
         .store

@@ -17,6 +17,7 @@ use axum::Router;
 use axum::routing::{get, post, put};
 
 use crate::AppState;
+use crate::envelope::ApiError;
 
 /// Every route served: (method, template).
 pub const ROUTES: &[(&str, &str)] = &[
@@ -132,8 +133,8 @@ pub fn router() -> Router<AppState> {
         .method_not_allowed_fallback(g::not_found)
 }
 
-/// A path id as a UUID; `None` (→ 404 "X not found") when it is not one, as the services'
-/// unenforced `isUUID()` leads to.
-pub fn path_id(raw: &str) -> Option<uuid::Uuid> {
-    uuid::Uuid::parse_str(raw).ok()
+/// A path id as a UUID; 404 with `not_found` ("X not found") when it is not one, as the
+/// services' unenforced `isUUID()` leads to. Every route with an `:id` starts with it.
+pub fn path_id(raw: &str, not_found: &'static str) -> Result<uuid::Uuid, ApiError> {
+    uuid::Uuid::parse_str(raw).map_err(|_| ApiError::not_found(not_found))
 }

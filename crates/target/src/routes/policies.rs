@@ -54,7 +54,7 @@ pub async fn history(
     _caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let id = path_id(&id).ok_or(ApiError::not_found(NOT_FOUND))?;
+    let id = path_id(&id, NOT_FOUND)?;
     state
         .shared()
         .store
@@ -153,7 +153,7 @@ pub async fn update(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let id = path_id(&id).ok_or(ApiError::not_found(NOT_FOUND))?;
+    let id = path_id(&id, NOT_FOUND)?;
     let body = parse_body(&body)?;
     let fail = || ApiError::internal("Failed to update policy");
     let status = match v::plain_text(&body, "status") {
@@ -233,7 +233,7 @@ pub async fn delete(
     _caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let id = path_id(&id).ok_or(ApiError::not_found(NOT_FOUND))?;
+    let id = path_id(&id, NOT_FOUND)?;
     if state.shared().store.remove::<Policy>(&id) {
         Ok(envelope::message(
             StatusCode::OK,
@@ -252,7 +252,7 @@ pub async fn file_claim(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let id = path_id(&id).ok_or(ApiError::not_found(NOT_FOUND))?;
+    let id = path_id(&id, NOT_FOUND)?;
     let body = parse_body(&body)?;
     let input = ClaimInput::from_body_without_policy(&body)?;
     let status = state

@@ -129,7 +129,7 @@ pub async fn history(
     _caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let id = path_id(&id).ok_or(ApiError::not_found(NOT_FOUND))?;
+    let id = path_id(&id, NOT_FOUND)?;
     state
         .shared()
         .store
@@ -146,7 +146,7 @@ pub async fn update_status(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let id = path_id(&id).ok_or(ApiError::not_found(NOT_FOUND))?;
+    let id = path_id(&id, NOT_FOUND)?;
     let body = parse_body(&body)?;
     let to = v::enum_field(&body, "status", QuoteStatus::parse, "Invalid quote status")?;
     let reason = v::optional_text(&body, "statusChangeReason", "Reason must be a string")?
@@ -194,7 +194,7 @@ pub async fn convert(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let id = path_id(&id).ok_or(ApiError::not_found(NOT_FOUND))?;
+    let id = path_id(&id, NOT_FOUND)?;
     let now = now_ms();
     let store = &state.shared().store;
     let quote = store
@@ -273,7 +273,7 @@ pub async fn delete(
     _caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let id = path_id(&id).ok_or(ApiError::not_found(NOT_FOUND))?;
+    let id = path_id(&id, NOT_FOUND)?;
     if state.shared().store.remove::<Quote>(&id) {
         Ok(envelope::message(
             StatusCode::OK,
