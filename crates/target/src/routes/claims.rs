@@ -29,7 +29,13 @@ pub async fn list(
     caller: Caller,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
-    listing::list_page::<ClaimFilter>(&state, &caller, q.as_deref(), false)
+    listing::list_page::<ClaimFilter>(
+        &state,
+        &caller,
+        q.as_deref(),
+        false,
+        "Failed to fetch claims",
+    )
 }
 
 /// `GET /api/v1/claims/my/claims`.
@@ -38,7 +44,13 @@ pub async fn mine(
     caller: Caller,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
-    listing::list_page::<ClaimFilter>(&state, &caller, q.as_deref(), true)
+    listing::list_page::<ClaimFilter>(
+        &state,
+        &caller,
+        q.as_deref(),
+        true,
+        "Failed to fetch claims",
+    )
 }
 
 /// `GET /api/v1/claims/:id` (any organization's).

@@ -27,7 +27,13 @@ pub async fn list(
     caller: Caller,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
-    listing::list_page::<PolicyFilter>(&state, &caller, q.as_deref(), false)
+    listing::list_page::<PolicyFilter>(
+        &state,
+        &caller,
+        q.as_deref(),
+        false,
+        "Failed to fetch policies",
+    )
 }
 
 /// `GET /api/v1/policies/my/policies`: the caller's own policies.
@@ -36,7 +42,13 @@ pub async fn mine(
     caller: Caller,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
-    listing::list_page::<PolicyFilter>(&state, &caller, q.as_deref(), true)
+    listing::list_page::<PolicyFilter>(
+        &state,
+        &caller,
+        q.as_deref(),
+        true,
+        "Failed to fetch policies",
+    )
 }
 
 /// `GET /api/v1/policies/:id` (any organization's).

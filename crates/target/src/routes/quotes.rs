@@ -102,7 +102,13 @@ pub async fn list(
     caller: Caller,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
-    listing::list_page::<QuoteFilter>(&state, &caller, q.as_deref(), false)
+    listing::list_page::<QuoteFilter>(
+        &state,
+        &caller,
+        q.as_deref(),
+        false,
+        "Failed to fetch quotes",
+    )
 }
 
 /// `GET /api/v1/quotes/my/quotes`.
@@ -111,7 +117,13 @@ pub async fn mine(
     caller: Caller,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
-    listing::list_page::<QuoteFilter>(&state, &caller, q.as_deref(), true)
+    listing::list_page::<QuoteFilter>(
+        &state,
+        &caller,
+        q.as_deref(),
+        true,
+        "Failed to fetch quotes",
+    )
 }
 
 /// `GET /api/v1/quotes/:id` (any organization's).
