@@ -195,53 +195,47 @@ fn apply(
 ) -> Result<Response, ApiError> {
     let id = path_id(id, NOT_FOUND)?;
     let now = now_ms();
-    state
-        .shared()
-        .store
-        .modify::<Claim, _, ApiError>(&id, |e| {
-            let c = &mut e.rec;
-            let from = c.status;
-            if !from.can_become(change.to) {
-                return Err(ApiError::bad_request(format!(
-                    "Invalid status transition from {from} to {}",
-                    change.to
-                )));
-            }
-            if change.to == ClaimStatus::Approved && change.approved.is_none() {
-                return Err(ApiError::bad_request(
-                    "Approved amount is required when approving a claim",
-                ));
-            }
-            if change.to == ClaimStatus::Denied && change.denial_reason.is_none() {
-                return Err(ApiError::bad_request(
-                    "Denial reason is required when denying a claim",
-                ));
-            }
-            c.status = change.to;
-            if change.to == ClaimStatus::Approved {
-                c.approved_amount = change.approved;
-            }
-            if change.to == ClaimStatus::Denied {
-                c.denial_reason.clone_from(&change.denial_reason);
-            }
-            c.updated_at = now;
-            let row = StatusChange {
-                subject: Subject::Claim(c.id),
-                organization_id: c.organization_id,
-                old_status: Some(from.as_str()),
-                new_status: change.to.as_str(),
-                changed_by: caller.user_id,
-                changed_at: now,
-                reason: change.history_reason.as_deref(),
-                metadata: Metadata::Claim(ClaimMeta {
-                    approved_amount: change.approved_as_sent.clone(),
-                    previous_status: from.as_str(),
-                }),
-            }
-            .render(Uuid::new_v4());
-            e.push_history(row);
-            Ok(())
-        })
-        .ok_or(ApiError::not_found(NOT_FOUND))??;
-    records::current::<Claim>(state, &id)
+    records::update::<Claim>(state, &id, |e| {
+        let c = &mut e.rec;
+        let from = c.status;
+        if !from.can_become(change.to) {
+            return Err(ApiError::bad_request(format!(
+                "Invalid status transition from {from} to {}",
+                change.to
+            )));
+        }
+        if change.to == ClaimStatus::Approved && change.approved.is_none() {
+            return Err(ApiError::bad_request(
+                "Approved amount is required when approving a claim",
+            ));
+        }
+        if change.to == ClaimStatus::Denied && change.denial_reason.is_none() {
+            return Err(ApiError::bad_request(
+                "Denial reason is required when denying a claim",
+            ));
+        }
+        c.status = change.to;
+        if change.to == ClaimStatus::Approved {
+            c.approved_amount = change.approved;
+        }
+        if change.to == ClaimStatus::Denied {
+            c.denial_reason.clone_from(&change.denial_reason);
+        }
+        c.updated_at = now;
+        StatusChange {
+            subject: Subject::Claim(c.id),
+            organization_id: c.organization_id,
+            old_status: Some(from.as_str()),
+            new_status: change.to.as_str(),
+            changed_by: caller.user_id,
+            changed_at: now,
+            reason: change.history_reason.as_deref(),
+            metadata: Metadata::Claim(ClaimMeta {
+                approved_amount: change.approved_as_sent.clone(),
+                previous_status: from.as_str(),
+            }),
+        }
+        .append_to(e);
+        Ok(())
+    })
 }

@@ -123,48 +123,42 @@ pub async fn update(
     let reason =
         v::plain_text(&body, "statusChangeReason").map(|r| crate::store::claims::bounded_text(&r));
     let now = now_ms();
-    state
-        .shared()
-        .store
-        .modify::<Policy, _, ApiError>(&id, |e| {
-            let p = &mut e.rec;
-            let flags = ChangeFlags {
-                premium_changed: premium.is_some_and(|m| m != p.premium),
-                coverage_changed: coverage.is_some_and(|m| m != p.coverage_amount),
-                end_date_changed: end_date.is_some_and(|d| d != p.end_date),
-            };
-            let old = p.status;
-            if let Some(m) = premium {
-                p.premium = m;
+    records::update::<Policy>(&state, &id, |e| {
+        let p = &mut e.rec;
+        let flags = ChangeFlags {
+            premium_changed: premium.is_some_and(|m| m != p.premium),
+            coverage_changed: coverage.is_some_and(|m| m != p.coverage_amount),
+            end_date_changed: end_date.is_some_and(|d| d != p.end_date),
+        };
+        let old = p.status;
+        if let Some(m) = premium {
+            p.premium = m;
+        }
+        if let Some(m) = coverage {
+            p.coverage_amount = m;
+        }
+        if let Some(d) = end_date {
+            p.end_date = d;
+        }
+        if let Some(s) = status {
+            p.status = s;
+        }
+        p.updated_at = now;
+        if p.status != old {
+            StatusChange {
+                subject: Subject::Policy(p.id),
+                organization_id: p.organization_id,
+                old_status: Some(old.as_str()),
+                new_status: p.status.as_str(),
+                changed_by: caller.user_id,
+                changed_at: now,
+                reason: reason.as_deref(),
+                metadata: Metadata::Flags(flags),
             }
-            if let Some(m) = coverage {
-                p.coverage_amount = m;
-            }
-            if let Some(d) = end_date {
-                p.end_date = d;
-            }
-            if let Some(s) = status {
-                p.status = s;
-            }
-            p.updated_at = now;
-            if p.status != old {
-                let row = StatusChange {
-                    subject: Subject::Policy(p.id),
-                    organization_id: p.organization_id,
-                    old_status: Some(old.as_str()),
-                    new_status: p.status.as_str(),
-                    changed_by: caller.user_id,
-                    changed_at: now,
-                    reason: reason.as_deref(),
-                    metadata: Metadata::Flags(flags),
-                }
-                .render(Uuid::new_v4());
-                e.push_history(row);
-            }
-            Ok(())
-        })
-        .ok_or(ApiError::not_found(NOT_FOUND))??;
-    records::current::<Policy>(&state, &id)
+            .append_to(e);
+        }
+        Ok(())
+    })
 }
 
 /// `POST /api/v1/policies/:id/file-claim` `{incidentDate, description, claimAmount}`: files a

@@ -120,32 +120,26 @@ pub async fn update_status(
     let reason = v::optional_text(&body, "statusChangeReason", "Reason must be a string")?
         .map(|r| crate::store::claims::bounded_text(&r));
     let now = now_ms();
-    state
-        .shared()
-        .store
-        .modify::<Quote, _, ApiError>(&id, |e| {
-            let q = &mut e.rec;
-            let old = q.status;
-            q.status = to;
-            q.updated_at = now;
-            if old != to {
-                let row = StatusChange {
-                    subject: Subject::Quote(q.id),
-                    organization_id: q.organization_id,
-                    old_status: Some(old.as_str()),
-                    new_status: to.as_str(),
-                    changed_by: caller.user_id,
-                    changed_at: now,
-                    reason: reason.as_deref(),
-                    metadata: Metadata::Flags(ChangeFlags::default()),
-                }
-                .render(Uuid::new_v4());
-                e.push_history(row);
+    records::update::<Quote>(&state, &id, |e| {
+        let q = &mut e.rec;
+        let old = q.status;
+        q.status = to;
+        q.updated_at = now;
+        if old != to {
+            StatusChange {
+                subject: Subject::Quote(q.id),
+                organization_id: q.organization_id,
+                old_status: Some(old.as_str()),
+                new_status: to.as_str(),
+                changed_by: caller.user_id,
+                changed_at: now,
+                reason: reason.as_deref(),
+                metadata: Metadata::Flags(ChangeFlags::default()),
             }
-            Ok(())
-        })
-        .ok_or(ApiError::not_found(NOT_FOUND))??;
-    records::current::<Quote>(&state, &id)
+            .append_to(e);
+        }
+        Ok(())
+    })
 }
 
 /// `POST /api/v1/quotes/:id/convert`: an ACTIVE, unexpired quote becomes CONVERTED and a new

@@ -1,7 +1,8 @@
 //! The routes the policies, claims and quotes services serve the same way, generic over the
 //! kind of record ([`Served`]): the list (the caller's organization's records, filtered,
 //! newest first, one page), the caller's own list (`/my/...`), the read by id, the history
-//! and the delete; plus the two answers their own routes end with ([`created`], [`current`]).
+//! and the delete; plus the two endings of their own routes: [`created`] (store a new record,
+//! 201) and [`update`] (change one under its table's lock, 200 with it as it is then).
 //!
 //! Reads, history and deletes by id do not check the caller's organization (the contract's
 //! quirk, see [`crate::store`]); the caller is still required (401 without a token).
@@ -16,8 +17,8 @@ use crate::envelope::{self, ApiError};
 use crate::query::ListQuery;
 use crate::routes::caller::Caller;
 use crate::routes::path_id;
-use crate::store::Stored;
 use crate::store::list_filter::ListFilter;
+use crate::store::{Entry, Stored};
 
 /// A kind of record served by one of the services: its list filter and the messages its
 /// service answers with.
@@ -126,8 +127,23 @@ pub async fn delete<T: Served>(
     }
 }
 
-/// 200 with the record `id` as it is now (after a read or a change), or 404.
-pub fn current<T: Served>(state: &AppState, id: &Uuid) -> Result<Response, ApiError> {
+/// Changes the record `id` with `change` under its table's lock, then answers 200 with the
+/// record as it is now; 404 when there is none, or `change`'s error.
+pub fn update<T: Served>(
+    state: &AppState,
+    id: &Uuid,
+    change: impl FnOnce(&mut Entry<T>) -> Result<(), ApiError>,
+) -> Result<Response, ApiError> {
+    state
+        .shared()
+        .store
+        .modify::<T, _, ApiError>(id, change)
+        .ok_or(ApiError::not_found(T::NOT_FOUND))??;
+    current::<T>(state, id)
+}
+
+/// 200 with the record `id` as it is now, or 404.
+fn current<T: Served>(state: &AppState, id: &Uuid) -> Result<Response, ApiError> {
     state
         .shared()
         .store
