@@ -163,6 +163,11 @@ pub fn data<T: Serialize>(status: StatusCode, data: &T, message: Option<&str>) -
     )
 }
 
+/// 200 `{"success":true,"data":...}`: the plain answer of a read or an update.
+pub fn ok<T: Serialize>(data: &T) -> Response {
+    self::data(StatusCode::OK, data, None)
+}
+
 fn push_str(out: &mut Vec<u8>, s: &str) {
     // Serialising a string into a Vec cannot fail.
     let _ = serde_json::to_writer(&mut *out, s);

@@ -32,14 +32,10 @@ pub async fn login(State(state): State<AppState>, body: Bytes) -> Result<Respons
     let dir = state.shared().store.directory();
     let user = dir.login(&email, &password).ok_or_else(invalid)?;
     let token = state.issue_token(user);
-    Ok(envelope::data(
-        StatusCode::OK,
-        &UserAndToken {
-            user: UserView::of(user, true),
-            token,
-        },
-        None,
-    ))
+    Ok(envelope::ok(&UserAndToken {
+        user: UserView::of(user, true),
+        token,
+    }))
 }
 
 /// `POST /api/v1/auth/register`
@@ -127,7 +123,7 @@ pub async fn verify(State(state): State<AppState>, body: Bytes) -> Result<Respon
     let claims: Claims = plain_text(&body, "token")
         .and_then(|t| state.verify_token(&t).ok())
         .ok_or(ApiError::unauthorized("Invalid token"))?;
-    Ok(envelope::data(StatusCode::OK, &claims, None))
+    Ok(envelope::ok(&claims))
 }
 
 /// `GET /api/v1/auth/me` (Bearer): the caller's profile.
@@ -139,9 +135,5 @@ pub async fn me(State(state): State<AppState>, headers: HeaderMap) -> Result<Res
     let id = Uuid::parse_str(&claims.user_id).map_err(|_| ApiError::not_found("User not found"))?;
     let dir = state.shared().store.directory();
     let user = dir.user(&id).ok_or(ApiError::not_found("User not found"))?;
-    Ok(envelope::data(
-        StatusCode::OK,
-        &UserView::of(user, true),
-        None,
-    ))
+    Ok(envelope::ok(&UserView::of(user, true)))
 }

@@ -1,69 +1,35 @@
 //! The claims-service's routes (all Bearer), with the claims state machine.
+//!
+//! The list, `/my/claims`, read, history and delete routes are [`super::records`]'s, with
+//! the messages of `impl Served for Claim`.
 
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, State};
 use axum::response::Response;
 use bytes::Bytes;
-use http::StatusCode;
 use serde_json::Value;
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::envelope::{self, ApiError};
+use crate::envelope::ApiError;
 use crate::money::Money;
 use crate::rng::record_number;
 use crate::routes::caller::Caller;
-use crate::routes::policies::history_json;
-use crate::routes::{listing, path_id};
+use crate::routes::path_id;
+use crate::routes::records::{self, Served};
 use crate::store::claims::{ClaimFilter, bounded_text};
 use crate::store::enums::{ClaimStatus, PolicyStatus};
 use crate::store::history::{ClaimMeta, Metadata, StatusChange, Subject};
-use crate::store::{Claim, Policy, Record};
+use crate::store::{Claim, Policy};
 use crate::time::now_ms;
 use crate::validate::{self as v, Body, parse_body};
 
 const NOT_FOUND: &str = "Claim not found";
 
-/// `GET /api/v1/claims`: the caller's organization's claims, filtered, newest first.
-pub async fn list(
-    State(state): State<AppState>,
-    caller: Caller,
-    RawQuery(q): RawQuery,
-) -> Result<Response, ApiError> {
-    listing::list_page::<ClaimFilter>(&state, &caller, q.as_deref(), false)
-}
-
-/// `GET /api/v1/claims/my/claims`.
-pub async fn mine(
-    State(state): State<AppState>,
-    caller: Caller,
-    RawQuery(q): RawQuery,
-) -> Result<Response, ApiError> {
-    listing::list_page::<ClaimFilter>(&state, &caller, q.as_deref(), true)
-}
-
-/// `GET /api/v1/claims/:id` (any organization's).
-pub async fn get_one(
-    State(state): State<AppState>,
-    _caller: Caller,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    listing::get_by_id::<Claim>(&state, &id, NOT_FOUND)
-}
-
-/// `GET /api/v1/claims/:id/history`: status changes, newest first.
-pub async fn history(
-    State(state): State<AppState>,
-    _caller: Caller,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    let id = path_id(&id).ok_or(ApiError::not_found(NOT_FOUND))?;
-    state
-        .shared()
-        .store
-        .read::<Claim, _>(&id, |e| {
-            envelope::raw_list(&history_json(e.history()), None)
-        })
-        .ok_or(ApiError::not_found(NOT_FOUND))
+impl Served for Claim {
+    type Filter = ClaimFilter;
+    const NOT_FOUND: &'static str = NOT_FOUND;
+    const FETCH_FAILED: &'static str = "Failed to fetch claims";
+    const DELETED: &'static str = "Claim deleted successfully";
 }
 
 /// The validated fields of a new claim (besides the policy).
@@ -141,9 +107,7 @@ pub fn file_claim_for(
         created_at: now,
         updated_at: now,
     };
-    let json = claim.render();
-    state.shared().store.insert(caller.org_id, claim);
-    Ok(envelope::raw_data(StatusCode::CREATED, &json, None))
+    Ok(records::created(state, caller.org_id, claim, None))
 }
 
 /// A requested status change.
@@ -229,76 +193,49 @@ fn apply(
     id: &str,
     change: Change,
 ) -> Result<Response, ApiError> {
-    let id = path_id(id).ok_or(ApiError::not_found(NOT_FOUND))?;
+    let id = path_id(id, NOT_FOUND)?;
     let now = now_ms();
-    state
-        .shared()
-        .store
-        .modify::<Claim, _, ApiError>(&id, |e| {
-            let c = &mut e.rec;
-            let from = c.status;
-            if !from.can_become(change.to) {
-                return Err(ApiError::bad_request(format!(
-                    "Invalid status transition from {from} to {}",
-                    change.to
-                )));
-            }
-            if change.to == ClaimStatus::Approved && change.approved.is_none() {
-                return Err(ApiError::bad_request(
-                    "Approved amount is required when approving a claim",
-                ));
-            }
-            if change.to == ClaimStatus::Denied && change.denial_reason.is_none() {
-                return Err(ApiError::bad_request(
-                    "Denial reason is required when denying a claim",
-                ));
-            }
-            c.status = change.to;
-            if change.to == ClaimStatus::Approved {
-                c.approved_amount = change.approved;
-            }
-            if change.to == ClaimStatus::Denied {
-                c.denial_reason.clone_from(&change.denial_reason);
-            }
-            c.updated_at = now;
-            let row = StatusChange {
-                subject: Subject::Claim(c.id),
-                organization_id: c.organization_id,
-                old_status: Some(from.as_str()),
-                new_status: change.to.as_str(),
-                changed_by: caller.user_id,
-                changed_at: now,
-                reason: change.history_reason.as_deref(),
-                metadata: Metadata::Claim(ClaimMeta {
-                    approved_amount: change.approved_as_sent.clone(),
-                    previous_status: from.as_str(),
-                }),
-            }
-            .render(Uuid::new_v4());
-            e.push_history(row);
-            Ok(())
-        })
-        .ok_or(ApiError::not_found(NOT_FOUND))??;
-    state
-        .shared()
-        .store
-        .read::<Claim, _>(&id, |e| envelope::raw_data(StatusCode::OK, e.json(), None))
-        .ok_or(ApiError::not_found(NOT_FOUND))
-}
-
-/// `DELETE /api/v1/claims/:id`.
-pub async fn delete(
-    State(state): State<AppState>,
-    _caller: Caller,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    let id = path_id(&id).ok_or(ApiError::not_found(NOT_FOUND))?;
-    if state.shared().store.remove::<Claim>(&id) {
-        Ok(envelope::message(
-            StatusCode::OK,
-            "Claim deleted successfully",
-        ))
-    } else {
-        Err(ApiError::not_found(NOT_FOUND))
-    }
+    records::update::<Claim>(state, &id, |e| {
+        let c = &mut e.rec;
+        let from = c.status;
+        if !from.can_become(change.to) {
+            return Err(ApiError::bad_request(format!(
+                "Invalid status transition from {from} to {}",
+                change.to
+            )));
+        }
+        if change.to == ClaimStatus::Approved && change.approved.is_none() {
+            return Err(ApiError::bad_request(
+                "Approved amount is required when approving a claim",
+            ));
+        }
+        if change.to == ClaimStatus::Denied && change.denial_reason.is_none() {
+            return Err(ApiError::bad_request(
+                "Denial reason is required when denying a claim",
+            ));
+        }
+        c.status = change.to;
+        if change.to == ClaimStatus::Approved {
+            c.approved_amount = change.approved;
+        }
+        if change.to == ClaimStatus::Denied {
+            c.denial_reason.clone_from(&change.denial_reason);
+        }
+        c.updated_at = now;
+        StatusChange {
+            subject: Subject::Claim(c.id),
+            organization_id: c.organization_id,
+            old_status: Some(from.as_str()),
+            new_status: change.to.as_str(),
+            changed_by: caller.user_id,
+            changed_at: now,
+            reason: change.history_reason.as_deref(),
+            metadata: Metadata::Claim(ClaimMeta {
+                approved_amount: change.approved_as_sent.clone(),
+                previous_status: from.as_str(),
+            }),
+        }
+        .append_to(e);
+        Ok(())
+    })
 }

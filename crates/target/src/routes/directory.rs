@@ -13,18 +13,37 @@ use serde_json::Value;
 use crate::AppState;
 use crate::envelope::{self, ApiError};
 use crate::routes::path_id;
-use crate::store::users::{OrgView, UserView};
+use crate::store::Directory;
+use crate::store::users::{Org, OrgView, UserView};
 use crate::time::{now_ms, parse_iso8601};
-use crate::validate::{parse_body, plain_text};
+use crate::validate::{Body, parse_body, plain_text};
 
 const USER_NOT_FOUND: &str = "User not found";
 const ORG_NOT_FOUND: &str = "Organization not found";
+
+/// A text field of an update, cut to 200 characters (a bound on memory per record).
+fn update_text(body: &Body, key: &str) -> Option<String> {
+    plain_text(body, key).map(|s| s.chars().take(200).collect())
+}
+
+/// `answer` of the organization of the path id `raw_id`, under the directory's read lock;
+/// 404 when there is none.
+fn with_org(
+    state: &AppState,
+    raw_id: &str,
+    answer: impl FnOnce(&Directory, &Org) -> Response,
+) -> Result<Response, ApiError> {
+    let id = path_id(raw_id, ORG_NOT_FOUND)?;
+    let dir = state.shared().store.directory();
+    let org = dir.org(&id).ok_or(ApiError::not_found(ORG_NOT_FOUND))?;
+    Ok(answer(&dir, org))
+}
 
 /// `GET /api/v1/users`: every user (no `orgRole`, no password, no pagination).
 pub async fn list_users(State(state): State<AppState>) -> Response {
     let dir = state.shared().store.directory();
     let users: Vec<UserView<'_>> = dir.users().map(|u| UserView::of(u, false)).collect();
-    envelope::data(StatusCode::OK, &users, None)
+    envelope::ok(&users)
 }
 
 /// `GET /api/v1/users/:id`.
@@ -32,14 +51,10 @@ pub async fn get_user(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let id = path_id(&id).ok_or(ApiError::not_found(USER_NOT_FOUND))?;
+    let id = path_id(&id, USER_NOT_FOUND)?;
     let dir = state.shared().store.directory();
     let user = dir.user(&id).ok_or(ApiError::not_found(USER_NOT_FOUND))?;
-    Ok(envelope::data(
-        StatusCode::OK,
-        &UserView::of(user, false),
-        None,
-    ))
+    Ok(envelope::ok(&UserView::of(user, false)))
 }
 
 /// `PUT /api/v1/users/:id` with profile fields.
@@ -48,7 +63,7 @@ pub async fn update_user(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let id = path_id(&id).ok_or(ApiError::not_found(USER_NOT_FOUND))?;
+    let id = path_id(&id, USER_NOT_FOUND)?;
     let body = parse_body(&body)?;
     let dob = match body.get("dateOfBirth") {
         None | Some(Value::Null) => None,
@@ -58,7 +73,7 @@ pub async fn update_user(
                 .ok_or(ApiError::bad_request("Invalid dateOfBirth"))?,
         ),
     };
-    let text = |k: &str| plain_text(&body, k).map(|s| s.chars().take(200).collect::<String>());
+    let text = |key: &str| update_text(&body, key);
     let mut dir = state.shared().store.directory_mut();
     let user = dir
         .update_user(&id, now_ms(), |u| {
@@ -86,11 +101,7 @@ pub async fn update_user(
             }
         })
         .ok_or(ApiError::not_found(USER_NOT_FOUND))?;
-    Ok(envelope::data(
-        StatusCode::OK,
-        &UserView::of(user, false),
-        None,
-    ))
+    Ok(envelope::ok(&UserView::of(user, false)))
 }
 
 /// `DELETE /api/v1/users/:id`.
@@ -98,7 +109,7 @@ pub async fn delete_user(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let id = path_id(&id).ok_or(ApiError::not_found(USER_NOT_FOUND))?;
+    let id = path_id(&id, USER_NOT_FOUND)?;
     state
         .shared()
         .store
@@ -118,7 +129,7 @@ pub async fn list_orgs(State(state): State<AppState>) -> Response {
         .orgs_newest_first()
         .map(|o| OrgView::of(o, true))
         .collect();
-    envelope::data(StatusCode::OK, &orgs, None)
+    envelope::ok(&orgs)
 }
 
 /// `GET /api/v1/organizations/:id`.
@@ -126,14 +137,7 @@ pub async fn get_org(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let id = path_id(&id).ok_or(ApiError::not_found(ORG_NOT_FOUND))?;
-    let dir = state.shared().store.directory();
-    let org = dir.org(&id).ok_or(ApiError::not_found(ORG_NOT_FOUND))?;
-    Ok(envelope::data(
-        StatusCode::OK,
-        &OrgView::of(org, true),
-        None,
-    ))
+    with_org(&state, &id, |_, org| envelope::ok(&OrgView::of(org, true)))
 }
 
 /// `GET /api/v1/organizations/slug/:slug`.
@@ -145,11 +149,7 @@ pub async fn get_org_by_slug(
     let org = dir
         .org_by_slug(&slug)
         .ok_or(ApiError::not_found(ORG_NOT_FOUND))?;
-    Ok(envelope::data(
-        StatusCode::OK,
-        &OrgView::of(org, true),
-        None,
-    ))
+    Ok(envelope::ok(&OrgView::of(org, true)))
 }
 
 /// `PATCH /api/v1/organizations/:id` `{name?, slug?, plan?}`.
@@ -158,19 +158,15 @@ pub async fn update_org(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let id = path_id(&id).ok_or(ApiError::not_found(ORG_NOT_FOUND))?;
+    let id = path_id(&id, ORG_NOT_FOUND)?;
     let body = parse_body(&body)?;
-    let text = |k: &str| plain_text(&body, k).map(|s| s.chars().take(200).collect::<String>());
+    let text = |key: &str| update_text(&body, key);
     let mut dir = state.shared().store.directory_mut();
     let org = dir
         .update_org(&id, text("name"), text("slug"), text("plan"), now_ms())
         .ok_or(ApiError::not_found(ORG_NOT_FOUND))?
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
-    Ok(envelope::data(
-        StatusCode::OK,
-        &OrgView::of(org, false),
-        None,
-    ))
+    Ok(envelope::ok(&OrgView::of(org, false)))
 }
 
 /// `DELETE /api/v1/organizations/:id` (400 while it has users).
@@ -178,7 +174,7 @@ pub async fn delete_org(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let id = path_id(&id).ok_or(ApiError::not_found(ORG_NOT_FOUND))?;
+    let id = path_id(&id, ORG_NOT_FOUND)?;
     match state.shared().store.directory_mut().delete_org(&id) {
         None => Err(ApiError::not_found(ORG_NOT_FOUND)),
         Some(Err(e)) => Err(ApiError::bad_request(e.to_string())),
@@ -194,11 +190,10 @@ pub async fn org_users(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let id = path_id(&id).ok_or(ApiError::not_found(ORG_NOT_FOUND))?;
-    let dir = state.shared().store.directory();
-    let org = dir.org(&id).ok_or(ApiError::not_found(ORG_NOT_FOUND))?;
-    let users: Vec<UserView<'_>> = dir.members(org).map(|u| UserView::of(u, false)).collect();
-    Ok(envelope::data(StatusCode::OK, &users, None))
+    with_org(&state, &id, |dir, org| {
+        let users: Vec<UserView<'_>> = dir.members(org).map(|u| UserView::of(u, false)).collect();
+        envelope::ok(&users)
+    })
 }
 
 #[derive(Serialize)]
@@ -214,20 +209,15 @@ pub async fn org_stats(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let id = path_id(&id).ok_or(ApiError::not_found(ORG_NOT_FOUND))?;
-    let dir = state.shared().store.directory();
-    let org = dir.org(&id).ok_or(ApiError::not_found(ORG_NOT_FOUND))?;
-    let mut by_role = BTreeMap::new();
-    for u in dir.members(org) {
-        *by_role.entry(u.role.as_str()).or_insert(0) += 1;
-    }
-    Ok(envelope::data(
-        StatusCode::OK,
-        &Stats {
+    with_org(&state, &id, |dir, org| {
+        let mut by_role = BTreeMap::new();
+        for u in dir.members(org) {
+            *by_role.entry(u.role.as_str()).or_insert(0) += 1;
+        }
+        envelope::ok(&Stats {
             organization: OrgView::of(org, false),
             total_users: org.user_count(),
             users_by_role: by_role,
-        },
-        None,
-    ))
+        })
+    })
 }

@@ -9,14 +9,15 @@ pub mod caller;
 pub mod claims;
 pub mod directory;
 pub mod gateway;
-pub mod listing;
 pub mod policies;
 pub mod quotes;
+pub mod records;
 
 use axum::Router;
 use axum::routing::{get, post, put};
 
 use crate::AppState;
+use crate::envelope::ApiError;
 
 /// Every route served: (method, template).
 pub const ROUTES: &[(&str, &str)] = &[
@@ -80,7 +81,9 @@ pub fn label(template: &str) -> &'static str {
 
 /// The router, without state and middleware (see [`crate::app`]).
 pub fn router() -> Router<AppState> {
+    use self::records as r;
     use self::{auth as a, claims as c, directory as d, gateway as g, policies as p, quotes as q};
+    use crate::store::{Claim, Policy, Quote};
     Router::new()
         .route("/health", get(g::health))
         .route("/", get(g::index))
@@ -105,35 +108,43 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/organizations/slug/{slug}", get(d::get_org_by_slug))
         .route("/api/v1/organizations/{id}/users", get(d::org_users))
         .route("/api/v1/organizations/{id}/stats", get(d::org_stats))
-        .route("/api/v1/policies", get(p::list).post(p::create))
-        .route("/api/v1/policies/my/policies", get(p::mine))
+        .route("/api/v1/policies", get(r::list::<Policy>).post(p::create))
+        .route("/api/v1/policies/my/policies", get(r::mine::<Policy>))
         .route(
             "/api/v1/policies/{id}",
-            get(p::get_one).put(p::update).delete(p::delete),
+            get(r::get_one::<Policy>)
+                .put(p::update)
+                .delete(r::delete::<Policy>),
         )
-        .route("/api/v1/policies/{id}/history", get(p::history))
+        .route("/api/v1/policies/{id}/history", get(r::history::<Policy>))
         .route("/api/v1/policies/{id}/file-claim", post(p::file_claim))
-        .route("/api/v1/claims", get(c::list).post(c::create))
-        .route("/api/v1/claims/my/claims", get(c::mine))
-        .route("/api/v1/claims/{id}", get(c::get_one).delete(c::delete))
-        .route("/api/v1/claims/{id}/history", get(c::history))
+        .route("/api/v1/claims", get(r::list::<Claim>).post(c::create))
+        .route("/api/v1/claims/my/claims", get(r::mine::<Claim>))
+        .route(
+            "/api/v1/claims/{id}",
+            get(r::get_one::<Claim>).delete(r::delete::<Claim>),
+        )
+        .route("/api/v1/claims/{id}/history", get(r::history::<Claim>))
         .route("/api/v1/claims/{id}/status", put(c::update_status))
         .route("/api/v1/claims/{id}/approve", post(c::approve))
         .route("/api/v1/claims/{id}/deny", post(c::deny))
-        .route("/api/v1/quotes", get(q::list).post(q::create))
+        .route("/api/v1/quotes", get(r::list::<Quote>).post(q::create))
         .route("/api/v1/quotes/calculate", post(q::calculate))
         .route("/api/v1/quotes/expire-old", post(q::expire_old))
-        .route("/api/v1/quotes/my/quotes", get(q::mine))
-        .route("/api/v1/quotes/{id}", get(q::get_one).delete(q::delete))
-        .route("/api/v1/quotes/{id}/history", get(q::history))
+        .route("/api/v1/quotes/my/quotes", get(r::mine::<Quote>))
+        .route(
+            "/api/v1/quotes/{id}",
+            get(r::get_one::<Quote>).delete(r::delete::<Quote>),
+        )
+        .route("/api/v1/quotes/{id}/history", get(r::history::<Quote>))
         .route("/api/v1/quotes/{id}/status", put(q::update_status))
         .route("/api/v1/quotes/{id}/convert", post(q::convert))
         .fallback(g::not_found)
         .method_not_allowed_fallback(g::not_found)
 }
 
-/// A path id as a UUID; `None` (→ 404 "X not found") when it is not one, as the services'
-/// unenforced `isUUID()` leads to.
-pub fn path_id(raw: &str) -> Option<uuid::Uuid> {
-    uuid::Uuid::parse_str(raw).ok()
+/// A path id as a UUID; 404 with `not_found` ("X not found") when it is not one, as the
+/// services' unenforced `isUUID()` leads to. Every route with an `:id` starts with it.
+pub fn path_id(raw: &str, not_found: &'static str) -> Result<uuid::Uuid, ApiError> {
+    uuid::Uuid::parse_str(raw).map_err(|_| ApiError::not_found(not_found))
 }

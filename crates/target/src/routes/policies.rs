@@ -1,17 +1,20 @@
 //! The policy-service's routes (all Bearer).
+//!
+//! The list, `/my/policies`, read, history and delete routes are [`super::records`]'s, with
+//! the messages of `impl Served for Policy`.
 
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, State};
 use axum::response::Response;
 use bytes::Bytes;
-use http::StatusCode;
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::envelope::{self, ApiError};
+use crate::envelope::ApiError;
 use crate::rng::record_number;
 use crate::routes::caller::Caller;
 use crate::routes::claims::{ClaimInput, file_claim_for};
-use crate::routes::{listing, path_id};
+use crate::routes::path_id;
+use crate::routes::records::{self, Served};
 use crate::store::Policy;
 use crate::store::enums::{PolicyStatus, PolicyType};
 use crate::store::history::{ChangeFlags, Metadata, StatusChange, Subject};
@@ -21,60 +24,11 @@ use crate::validate::{self as v, parse_body};
 
 const NOT_FOUND: &str = "Policy not found";
 
-/// `GET /api/v1/policies`: the caller's organization's policies, filtered, newest first.
-pub async fn list(
-    State(state): State<AppState>,
-    caller: Caller,
-    RawQuery(q): RawQuery,
-) -> Result<Response, ApiError> {
-    listing::list_page::<PolicyFilter>(&state, &caller, q.as_deref(), false)
-}
-
-/// `GET /api/v1/policies/my/policies`: the caller's own policies.
-pub async fn mine(
-    State(state): State<AppState>,
-    caller: Caller,
-    RawQuery(q): RawQuery,
-) -> Result<Response, ApiError> {
-    listing::list_page::<PolicyFilter>(&state, &caller, q.as_deref(), true)
-}
-
-/// `GET /api/v1/policies/:id` (any organization's).
-pub async fn get_one(
-    State(state): State<AppState>,
-    _caller: Caller,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    listing::get_by_id::<Policy>(&state, &id, NOT_FOUND)
-}
-
-/// `GET /api/v1/policies/:id/history`: status changes, newest first.
-pub async fn history(
-    State(state): State<AppState>,
-    _caller: Caller,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    let id = path_id(&id).ok_or(ApiError::not_found(NOT_FOUND))?;
-    state
-        .shared()
-        .store
-        .read::<Policy, _>(&id, |e| {
-            envelope::raw_list(&history_json(e.history()), None)
-        })
-        .ok_or(ApiError::not_found(NOT_FOUND))
-}
-
-/// History rows as a JSON array.
-pub fn history_json<'a>(rows: impl Iterator<Item = &'a str>) -> Vec<u8> {
-    let mut out = vec![b'['];
-    for (i, row) in rows.enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        out.extend_from_slice(row.as_bytes());
-    }
-    out.push(b']');
-    out
+impl Served for Policy {
+    type Filter = PolicyFilter;
+    const NOT_FOUND: &'static str = NOT_FOUND;
+    const FETCH_FAILED: &'static str = "Failed to fetch policies";
+    const DELETED: &'static str = "Policy deleted successfully";
 }
 
 /// `POST /api/v1/policies`: 201 with the new policy; 400 "Validation failed".
@@ -106,7 +60,7 @@ pub async fn create(
         coverage,
         now_ms(),
     );
-    Ok(store_policy(&state, caller.org_id, policy))
+    Ok(records::created(&state, caller.org_id, policy, None))
 }
 
 /// A new policy of the caller's (the server generates the id and the number).
@@ -137,13 +91,6 @@ pub fn new_policy(
     }
 }
 
-/// Stores a policy and answers 201 with it.
-fn store_policy(state: &AppState, org: Uuid, policy: Policy) -> Response {
-    let json = crate::store::Record::render(&policy);
-    state.shared().store.insert(org, policy);
-    envelope::raw_data(StatusCode::CREATED, &json, None)
-}
-
 /// `PUT /api/v1/policies/:id` `{status?, premium?, coverageAmount?, endDate?,
 /// statusChangeReason?}`: unvalidated (bad values are a 500, as in the real service); a
 /// history row when the status changes.
@@ -153,7 +100,7 @@ pub async fn update(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let id = path_id(&id).ok_or(ApiError::not_found(NOT_FOUND))?;
+    let id = path_id(&id, NOT_FOUND)?;
     let body = parse_body(&body)?;
     let fail = || ApiError::internal("Failed to update policy");
     let status = match v::plain_text(&body, "status") {
@@ -176,72 +123,42 @@ pub async fn update(
     let reason =
         v::plain_text(&body, "statusChangeReason").map(|r| crate::store::claims::bounded_text(&r));
     let now = now_ms();
-    let result = state
-        .shared()
-        .store
-        .modify::<Policy, _, ApiError>(&id, |e| {
-            let p = &mut e.rec;
-            let flags = ChangeFlags {
-                premium_changed: premium.is_some_and(|m| m != p.premium),
-                coverage_changed: coverage.is_some_and(|m| m != p.coverage_amount),
-                end_date_changed: end_date.is_some_and(|d| d != p.end_date),
-            };
-            let old = p.status;
-            if let Some(m) = premium {
-                p.premium = m;
+    records::update::<Policy>(&state, &id, |e| {
+        let p = &mut e.rec;
+        let flags = ChangeFlags {
+            premium_changed: premium.is_some_and(|m| m != p.premium),
+            coverage_changed: coverage.is_some_and(|m| m != p.coverage_amount),
+            end_date_changed: end_date.is_some_and(|d| d != p.end_date),
+        };
+        let old = p.status;
+        if let Some(m) = premium {
+            p.premium = m;
+        }
+        if let Some(m) = coverage {
+            p.coverage_amount = m;
+        }
+        if let Some(d) = end_date {
+            p.end_date = d;
+        }
+        if let Some(s) = status {
+            p.status = s;
+        }
+        p.updated_at = now;
+        if p.status != old {
+            StatusChange {
+                subject: Subject::Policy(p.id),
+                organization_id: p.organization_id,
+                old_status: Some(old.as_str()),
+                new_status: p.status.as_str(),
+                changed_by: caller.user_id,
+                changed_at: now,
+                reason: reason.as_deref(),
+                metadata: Metadata::Flags(flags),
             }
-            if let Some(m) = coverage {
-                p.coverage_amount = m;
-            }
-            if let Some(d) = end_date {
-                p.end_date = d;
-            }
-            if let Some(s) = status {
-                p.status = s;
-            }
-            p.updated_at = now;
-            if p.status != old {
-                let row = StatusChange {
-                    subject: Subject::Policy(p.id),
-                    organization_id: p.organization_id,
-                    old_status: Some(old.as_str()),
-                    new_status: p.status.as_str(),
-                    changed_by: caller.user_id,
-                    changed_at: now,
-                    reason: reason.as_deref(),
-                    metadata: Metadata::Flags(flags),
-                }
-                .render(Uuid::new_v4());
-                e.push_history(row);
-            }
-            Ok(())
-        });
-    match result {
-        None => Err(ApiError::not_found(NOT_FOUND)),
-        Some(Err(e)) => Err(e),
-        Some(Ok(())) => state
-            .shared()
-            .store
-            .read::<Policy, _>(&id, |e| envelope::raw_data(StatusCode::OK, e.json(), None))
-            .ok_or(ApiError::not_found(NOT_FOUND)),
-    }
-}
-
-/// `DELETE /api/v1/policies/:id`.
-pub async fn delete(
-    State(state): State<AppState>,
-    _caller: Caller,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    let id = path_id(&id).ok_or(ApiError::not_found(NOT_FOUND))?;
-    if state.shared().store.remove::<Policy>(&id) {
-        Ok(envelope::message(
-            StatusCode::OK,
-            "Policy deleted successfully",
-        ))
-    } else {
-        Err(ApiError::not_found(NOT_FOUND))
-    }
+            .append_to(e);
+        }
+        Ok(())
+    })
 }
 
 /// `POST /api/v1/policies/:id/file-claim` `{incidentDate, description, claimAmount}`: files a
@@ -252,7 +169,7 @@ pub async fn file_claim(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let id = path_id(&id).ok_or(ApiError::not_found(NOT_FOUND))?;
+    let id = path_id(&id, NOT_FOUND)?;
     let body = parse_body(&body)?;
     let input = ClaimInput::from_body_without_policy(&body)?;
     let status = state

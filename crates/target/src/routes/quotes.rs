@@ -1,7 +1,10 @@
 //! The quotes-service's routes (all Bearer): premium calculation, quotes, and conversion into
 //! a policy.
+//!
+//! The list, `/my/quotes`, read, history and delete routes are [`super::records`]'s, with
+//! the messages of `impl Served for Quote`.
 
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, State};
 use axum::response::Response;
 use bytes::Bytes;
 use http::StatusCode;
@@ -14,8 +17,9 @@ use crate::envelope::{self, ApiError};
 use crate::money::{Money, js_display, js_number};
 use crate::rng::record_number;
 use crate::routes::caller::Caller;
-use crate::routes::policies::{history_json, new_policy};
-use crate::routes::{listing, path_id};
+use crate::routes::path_id;
+use crate::routes::policies::new_policy;
+use crate::routes::records::{self, Served};
 use crate::store::enums::{PolicyStatus, PolicyType, QuoteStatus};
 use crate::store::history::{ChangeFlags, Metadata, StatusChange, Subject};
 use crate::store::quotes::{QuoteFilter, premium};
@@ -24,6 +28,13 @@ use crate::time::{iso, now_ms};
 use crate::validate::{self as v, parse_body};
 
 const NOT_FOUND: &str = "Quote not found";
+
+impl Served for Quote {
+    type Filter = QuoteFilter;
+    const NOT_FOUND: &'static str = NOT_FOUND;
+    const FETCH_FAILED: &'static str = "Failed to fetch quotes";
+    const DELETED: &'static str = "Quote deleted successfully";
+}
 const DAY_MS: i64 = 86_400_000;
 
 #[derive(Serialize)]
@@ -83,105 +94,52 @@ pub async fn create(
         created_at: now,
         updated_at: now,
     };
-    let json = quote.render();
-    state.shared().store.insert(caller.org_id, quote);
     let message = format!(
         "Quote created with calculated premium: ${}",
         js_display(premium_f)
     );
-    Ok(envelope::raw_data(
-        StatusCode::CREATED,
-        &json,
+    Ok(records::created(
+        &state,
+        caller.org_id,
+        quote,
         Some(&message),
     ))
 }
 
-/// `GET /api/v1/quotes`: the caller's organization's quotes, filtered, newest first.
-pub async fn list(
-    State(state): State<AppState>,
-    caller: Caller,
-    RawQuery(q): RawQuery,
-) -> Result<Response, ApiError> {
-    listing::list_page::<QuoteFilter>(&state, &caller, q.as_deref(), false)
-}
-
-/// `GET /api/v1/quotes/my/quotes`.
-pub async fn mine(
-    State(state): State<AppState>,
-    caller: Caller,
-    RawQuery(q): RawQuery,
-) -> Result<Response, ApiError> {
-    listing::list_page::<QuoteFilter>(&state, &caller, q.as_deref(), true)
-}
-
-/// `GET /api/v1/quotes/:id` (any organization's).
-pub async fn get_one(
-    State(state): State<AppState>,
-    _caller: Caller,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    listing::get_by_id::<Quote>(&state, &id, NOT_FOUND)
-}
-
-/// `GET /api/v1/quotes/:id/history` (only `PUT /:id/status` writes rows).
-pub async fn history(
-    State(state): State<AppState>,
-    _caller: Caller,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    let id = path_id(&id).ok_or(ApiError::not_found(NOT_FOUND))?;
-    state
-        .shared()
-        .store
-        .read::<Quote, _>(&id, |e| {
-            envelope::raw_list(&history_json(e.history()), None)
-        })
-        .ok_or(ApiError::not_found(NOT_FOUND))
-}
-
-/// `PUT /api/v1/quotes/:id/status` `{status, statusChangeReason?}`.
+/// `PUT /api/v1/quotes/:id/status` `{status, statusChangeReason?}`: the only route that writes
+/// quote history rows.
 pub async fn update_status(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let id = path_id(&id).ok_or(ApiError::not_found(NOT_FOUND))?;
+    let id = path_id(&id, NOT_FOUND)?;
     let body = parse_body(&body)?;
     let to = v::enum_field(&body, "status", QuoteStatus::parse, "Invalid quote status")?;
     let reason = v::optional_text(&body, "statusChangeReason", "Reason must be a string")?
         .map(|r| crate::store::claims::bounded_text(&r));
     let now = now_ms();
-    state
-        .shared()
-        .store
-        .modify::<Quote, _, ApiError>(&id, |e| {
-            let q = &mut e.rec;
-            let old = q.status;
-            q.status = to;
-            q.updated_at = now;
-            if old != to {
-                let row = StatusChange {
-                    subject: Subject::Quote(q.id),
-                    organization_id: q.organization_id,
-                    old_status: Some(old.as_str()),
-                    new_status: to.as_str(),
-                    changed_by: caller.user_id,
-                    changed_at: now,
-                    reason: reason.as_deref(),
-                    metadata: Metadata::Flags(ChangeFlags::default()),
-                }
-                .render(Uuid::new_v4());
-                e.push_history(row);
+    records::update::<Quote>(&state, &id, |e| {
+        let q = &mut e.rec;
+        let old = q.status;
+        q.status = to;
+        q.updated_at = now;
+        if old != to {
+            StatusChange {
+                subject: Subject::Quote(q.id),
+                organization_id: q.organization_id,
+                old_status: Some(old.as_str()),
+                new_status: to.as_str(),
+                changed_by: caller.user_id,
+                changed_at: now,
+                reason: reason.as_deref(),
+                metadata: Metadata::Flags(ChangeFlags::default()),
             }
-            Ok(())
-        })
-        .ok_or(ApiError::not_found(NOT_FOUND))??;
-    state
-        .shared()
-        .store
-        .read::<Quote, _>(&id, |e| envelope::raw_data(StatusCode::OK, e.json(), None))
-        .ok_or(ApiError::not_found(NOT_FOUND))
+            .append_to(e);
+        }
+        Ok(())
+    })
 }
 
 /// `POST /api/v1/quotes/:id/convert`: an ACTIVE, unexpired quote becomes CONVERTED and a new
@@ -194,7 +152,7 @@ pub async fn convert(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let id = path_id(&id).ok_or(ApiError::not_found(NOT_FOUND))?;
+    let id = path_id(&id, NOT_FOUND)?;
     let now = now_ms();
     let store = &state.shared().store;
     let quote = store
@@ -265,21 +223,4 @@ pub async fn expire_old(State(state): State<AppState>, caller: Caller) -> Respon
         &Expired { expired_count: n },
         Some(&format!("Expired {n} quotes")),
     )
-}
-
-/// `DELETE /api/v1/quotes/:id`.
-pub async fn delete(
-    State(state): State<AppState>,
-    _caller: Caller,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    let id = path_id(&id).ok_or(ApiError::not_found(NOT_FOUND))?;
-    if state.shared().store.remove::<Quote>(&id) {
-        Ok(envelope::message(
-            StatusCode::OK,
-            "Quote deleted successfully",
-        ))
-    } else {
-        Err(ApiError::not_found(NOT_FOUND))
-    }
 }

@@ -4,6 +4,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::enums::ClaimStatus;
+use super::list_filter::{CommonFilter, ListFilter};
 use super::table::Record;
 use crate::money::Money;
 use crate::query::{ListQuery, QueryError, id_matches, within};
@@ -87,50 +88,37 @@ impl Record for Claim {
 }
 
 /// The filters of `GET /api/v1/claims`.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct ClaimFilter {
-    status: Option<ClaimStatus>,
+    common: CommonFilter<ClaimStatus>,
     policy_id: Option<Option<Uuid>>,
-    user_id: Option<Option<Uuid>>,
     incident_from: Option<i64>,
     incident_to: Option<i64>,
     min_amount: Option<f64>,
     max_amount: Option<f64>,
-    search: Option<String>,
 }
 
-impl ClaimFilter {
-    /// Reads the filters from the query.
-    pub fn from_query(q: &ListQuery) -> Result<ClaimFilter, QueryError> {
+impl ListFilter for ClaimFilter {
+    type Record = Claim;
+
+    fn from_query(q: &ListQuery, owner: Option<Uuid>) -> Result<ClaimFilter, QueryError> {
         Ok(ClaimFilter {
-            status: q.enum_filter("status", ClaimStatus::parse)?,
+            common: CommonFilter::from_query(q, ClaimStatus::parse, owner)?,
             policy_id: q.id("policyId"),
-            user_id: q.id("userId"),
             incident_from: q.date("incidentDateFrom")?,
             incident_to: q.date("incidentDateTo")?,
             min_amount: q.float("minClaimAmount")?,
             max_amount: q.float("maxClaimAmount")?,
-            search: q.search(),
         })
     }
 
-    /// Only this user's claims (`/my/claims`).
-    pub fn of_user(mut self, user: Uuid) -> ClaimFilter {
-        self.user_id = Some(Some(user));
-        self
-    }
-
-    /// True when `c` passes every filter.
-    pub fn matches(&self, c: &Claim) -> bool {
-        self.status.is_none_or(|s| s == c.status)
+    /// `search` looks in the claim number and the description.
+    fn matches(&self, c: &Claim) -> bool {
+        self.common.admits(c.status, c.user_id)
             && id_matches(c.policy_id, self.policy_id)
-            && id_matches(c.user_id, self.user_id)
             && within(c.incident_date, self.incident_from, self.incident_to)
             && within(c.claim_amount.to_f64(), self.min_amount, self.max_amount)
-            && self.search.as_deref().is_none_or(|s| {
-                c.claim_number.to_lowercase().contains(s)
-                    || c.description.to_lowercase().contains(s)
-            })
+            && self.common.found_in(&[&c.claim_number, &c.description])
     }
 }
 

@@ -4,6 +4,7 @@ use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::table::{Entry, Record};
 use crate::time::iso;
 
 /// `metadata` of a policy or quote history row.
@@ -112,6 +113,11 @@ impl StatusChange<'_> {
             metadata: &self.metadata,
         };
         serde_json::to_string(&row).unwrap_or_default()
+    }
+
+    /// Renders the row under a new id (v4) and appends it to `entry`'s history.
+    pub fn append_to<T: Record>(&self, entry: &mut Entry<T>) {
+        entry.push_history(self.render(Uuid::new_v4()));
     }
 }
 

@@ -26,6 +26,7 @@ pub mod claims;
 pub mod directory;
 pub mod enums;
 pub mod history;
+pub mod list_filter;
 pub mod policies;
 pub mod quotes;
 pub mod table;

@@ -4,9 +4,10 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::enums::{PolicyStatus, PolicyType};
+use super::list_filter::{CommonFilter, ListFilter};
 use super::table::Record;
 use crate::money::Money;
-use crate::query::{ListQuery, QueryError, id_matches, within};
+use crate::query::{ListQuery, QueryError, within};
 use crate::time::iso;
 
 /// A policy.
@@ -81,54 +82,41 @@ impl Record for Policy {
 }
 
 /// The filters of `GET /api/v1/policies`.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct PolicyFilter {
-    status: Option<PolicyStatus>,
+    common: CommonFilter<PolicyStatus>,
     kind: Option<PolicyType>,
-    user_id: Option<Option<Uuid>>,
     start_from: Option<i64>,
     start_to: Option<i64>,
     end_from: Option<i64>,
     end_to: Option<i64>,
     min_premium: Option<f64>,
     max_premium: Option<f64>,
-    search: Option<String>,
 }
 
-impl PolicyFilter {
-    /// Reads the filters from the query.
-    pub fn from_query(q: &ListQuery) -> Result<PolicyFilter, QueryError> {
+impl ListFilter for PolicyFilter {
+    type Record = Policy;
+
+    fn from_query(q: &ListQuery, owner: Option<Uuid>) -> Result<PolicyFilter, QueryError> {
         Ok(PolicyFilter {
-            status: q.enum_filter("status", PolicyStatus::parse)?,
+            common: CommonFilter::from_query(q, PolicyStatus::parse, owner)?,
             kind: q.enum_filter("type", PolicyType::parse)?,
-            user_id: q.id("userId"),
             start_from: q.date("startDateFrom")?,
             start_to: q.date("startDateTo")?,
             end_from: q.date("endDateFrom")?,
             end_to: q.date("endDateTo")?,
             min_premium: q.float("minPremium")?,
             max_premium: q.float("maxPremium")?,
-            search: q.search(),
         })
     }
 
-    /// Only this user's policies (`/my/policies`).
-    pub fn of_user(mut self, user: Uuid) -> PolicyFilter {
-        self.user_id = Some(Some(user));
-        self
-    }
-
-    /// True when `p` passes every filter.
-    pub fn matches(&self, p: &Policy) -> bool {
-        self.status.is_none_or(|s| s == p.status)
+    /// `search` looks in the policy number.
+    fn matches(&self, p: &Policy) -> bool {
+        self.common.admits(p.status, p.user_id)
             && self.kind.is_none_or(|k| k == p.kind)
-            && id_matches(p.user_id, self.user_id)
             && within(p.start_date, self.start_from, self.start_to)
             && within(p.end_date, self.end_from, self.end_to)
             && within(p.premium.to_f64(), self.min_premium, self.max_premium)
-            && self
-                .search
-                .as_deref()
-                .is_none_or(|s| p.policy_number.to_lowercase().contains(s))
+            && self.common.found_in(&[&p.policy_number])
     }
 }

@@ -5,9 +5,10 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::enums::{PolicyType, QuoteStatus};
+use super::list_filter::{CommonFilter, ListFilter};
 use super::table::Record;
 use crate::money::{Money, round_cents};
-use crate::query::{ListQuery, QueryError, id_matches, within};
+use crate::query::{ListQuery, QueryError, within};
 use crate::time::iso;
 
 /// A quote.
@@ -92,48 +93,38 @@ impl Record for Quote {
 }
 
 /// The filters of `GET /api/v1/quotes`.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct QuoteFilter {
-    status: Option<QuoteStatus>,
+    common: CommonFilter<QuoteStatus>,
     kind: Option<PolicyType>,
-    user_id: Option<Option<Uuid>>,
     expires_after: Option<i64>,
     expires_before: Option<i64>,
     min_coverage: Option<f64>,
     max_coverage: Option<f64>,
     min_premium: Option<f64>,
     max_premium: Option<f64>,
-    search: Option<String>,
 }
 
-impl QuoteFilter {
-    /// Reads the filters from the query.
-    pub fn from_query(q: &ListQuery) -> Result<QuoteFilter, QueryError> {
+impl ListFilter for QuoteFilter {
+    type Record = Quote;
+
+    fn from_query(q: &ListQuery, owner: Option<Uuid>) -> Result<QuoteFilter, QueryError> {
         Ok(QuoteFilter {
-            status: q.enum_filter("status", QuoteStatus::parse)?,
+            common: CommonFilter::from_query(q, QuoteStatus::parse, owner)?,
             kind: q.enum_filter("type", PolicyType::parse)?,
-            user_id: q.id("userId"),
             expires_after: q.date("expiresAfter")?,
             expires_before: q.date("expiresBefore")?,
             min_coverage: q.float("minCoverage")?,
             max_coverage: q.float("maxCoverage")?,
             min_premium: q.float("minPremium")?,
             max_premium: q.float("maxPremium")?,
-            search: q.search(),
         })
     }
 
-    /// Only this user's quotes (`/my/quotes`).
-    pub fn of_user(mut self, user: Uuid) -> QuoteFilter {
-        self.user_id = Some(Some(user));
-        self
-    }
-
-    /// True when `q` passes every filter.
-    pub fn matches(&self, q: &Quote) -> bool {
-        self.status.is_none_or(|s| s == q.status)
+    /// `search` looks in the quote number.
+    fn matches(&self, q: &Quote) -> bool {
+        self.common.admits(q.status, q.user_id)
             && self.kind.is_none_or(|k| k == q.kind)
-            && id_matches(q.user_id, self.user_id)
             && within(q.expires_at, self.expires_after, self.expires_before)
             && within(
                 q.coverage_amount.to_f64(),
@@ -141,10 +132,7 @@ impl QuoteFilter {
                 self.max_coverage,
             )
             && within(q.premium.to_f64(), self.min_premium, self.max_premium)
-            && self
-                .search
-                .as_deref()
-                .is_none_or(|s| q.quote_number.to_lowercase().contains(s))
+            && self.common.found_in(&[&q.quote_number])
     }
 }
 

@@ -20,6 +20,11 @@ async fn login(t: &T, email: &str, password: &str) -> super::Resp {
     .await
 }
 
+async fn register(t: &T, body: Value) -> super::Resp {
+    t.req("POST", "/api/v1/auth/register", None, Some(body))
+        .await
+}
+
 fn payload(token: &str) -> Value {
     let part = token.split('.').nth(1).unwrap();
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
@@ -162,9 +167,7 @@ async fn register_creates_a_user_that_can_log_in() {
     let org = t.state.seed().organizations[2].id.to_string();
     let body = json!({"email": "new@example.com", "password": "s3cret!", "firstName": "New",
         "lastName": "Agent", "organizationId": org, "role": "AGENT"});
-    let r = t
-        .req("POST", "/api/v1/auth/register", None, Some(body.clone()))
-        .await;
+    let r = register(&t, body.clone()).await;
     assert_eq!(r.status, 201, "{}", r.text);
     let data = r.data();
     assert_eq!(data["user"]["role"], "AGENT");
@@ -172,34 +175,22 @@ async fn register_creates_a_user_that_can_log_in() {
     assert_eq!(data["user"]["organizationId"], org.as_str());
     assert!(data["token"].is_string());
     assert_eq!(login(&t, "new@example.com", "s3cret!").await.status, 200);
-    let r = t
-        .req("POST", "/api/v1/auth/register", None, Some(body))
-        .await;
+    let r = register(&t, body).await;
     assert_eq!(r.error(400), "User already exists");
-    let r = t
-        .req(
-            "POST",
-            "/api/v1/auth/register",
-            None,
-            Some(
-                json!({"email": "b@example.com", "password": "x", "firstName": "B",
-                "lastName": "C", "organizationId": uuid::Uuid::new_v4().to_string()}),
-            ),
-        )
-        .await;
+    let r = register(
+        &t,
+        json!({"email": "b@example.com", "password": "x", "firstName": "B",
+            "lastName": "C", "organizationId": uuid::Uuid::new_v4().to_string()}),
+    )
+    .await;
     assert_eq!(r.error(400), "Organization not found");
     // The README's register (organizationName, no organizationId) fails like the real API.
-    let r = t
-        .req(
-            "POST",
-            "/api/v1/auth/register",
-            None,
-            Some(
-                json!({"email": "c@example.com", "password": "x", "firstName": "Test",
-                "lastName": "User", "organizationName": "Test Org 1"}),
-            ),
-        )
-        .await;
+    let r = register(
+        &t,
+        json!({"email": "c@example.com", "password": "x", "firstName": "Test",
+            "lastName": "User", "organizationName": "Test Org 1"}),
+    )
+    .await;
     assert_eq!(r.status, 400);
 }
 

@@ -145,6 +145,13 @@ impl T {
         self.req("PUT", path, Some(token), Some(body)).await
     }
 
+    /// POSTs `body` to `path` and returns `data` of its 201.
+    pub async fn create(&self, path: &str, token: &str, body: Value) -> Value {
+        let r = self.post(path, token, body).await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        r.data()
+    }
+
     /// The seeded users of the `i`-th organization.
     pub fn users_of(&self, i: usize) -> Vec<SeedUser> {
         self.state
@@ -173,18 +180,15 @@ impl T {
 
     /// Creates an ACTIVE policy and returns it.
     pub async fn active_policy(&self, token: &str) -> Value {
-        let r = self
-            .post(
-                "/api/v1/policies",
-                token,
-                serde_json::json!({
-                    "type": "AUTO", "status": "ACTIVE", "startDate": "2026-01-01",
-                    "endDate": "2027-01-01", "premium": 1200, "coverageAmount": "50000"
-                }),
-            )
-            .await;
-        assert_eq!(r.status, 201, "{}", r.text);
-        r.data()
+        self.create(
+            "/api/v1/policies",
+            token,
+            serde_json::json!({
+                "type": "AUTO", "status": "ACTIVE", "startDate": "2026-01-01",
+                "endDate": "2027-01-01", "premium": 1200, "coverageAmount": "50000"
+            }),
+        )
+        .await
     }
 }
 
@@ -215,4 +219,23 @@ pub fn assert_key_order(text: &str, keys: &[&str]) {
             .unwrap_or_else(|| panic!("{k} missing or out of order in {text}"));
         last += pos + needle.len();
     }
+}
+
+/// Asserts the field order of the status history rows in `text` (a history response), whose
+/// second key names the record: `policyId`, `claimId` or `quoteId`.
+pub fn assert_history_key_order(text: &str, subject_key: &str) {
+    assert_key_order(
+        text,
+        &[
+            "id",
+            subject_key,
+            "organizationId",
+            "oldStatus",
+            "newStatus",
+            "changedBy",
+            "changedAt",
+            "reason",
+            "metadata",
+        ],
+    );
 }

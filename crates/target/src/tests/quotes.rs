@@ -10,9 +10,7 @@ async fn quote(t: &T, token: &str, kind: &str, coverage: Value, expires: Option<
     if let Some(e) = expires {
         body["expiresAt"] = json!(e);
     }
-    let r = t.post("/api/v1/quotes", token, body).await;
-    assert_eq!(r.status, 201, "{}", r.text);
-    r.data()
+    t.create("/api/v1/quotes", token, body).await
 }
 
 #[tokio::test]
