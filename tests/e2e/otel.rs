@@ -14,7 +14,9 @@ use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-use crate::util::{cicada_bin, finish, read_json, scenario, signal, total_requests};
+use crate::util::{
+    cicada_bin, collect_lines, finish, read_json, scenario, signal, target_addr, total_requests,
+};
 
 /// OTLP span kinds.
 const INTERNAL: i32 = 1;
@@ -66,32 +68,9 @@ async fn start_target(extra: &[&str]) -> Target {
     args.extend_from_slice(extra);
     let mut child = spawn_cicada(&args);
     let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
-    let addr = tokio::time::timeout(Duration::from_secs(30), async {
-        while let Some(line) = lines.next_line().await.expect("stderr is readable") {
-            if let Some(rest) = line.split("listening on http://").nth(1) {
-                return rest.split_whitespace().next().map(str::to_string);
-            }
-        }
-        None
-    })
-    .await
-    .expect("the target starts within 30 s")
-    .expect("the target logs its address");
-    let stderr = tokio::spawn(async move {
-        let mut rest = Vec::new();
-        while let Ok(Some(l)) = lines.next_line().await {
-            rest.push(l);
-        }
-        rest
-    });
-    let mut out = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let stdout = tokio::spawn(async move {
-        let mut rest = Vec::new();
-        while let Ok(Some(l)) = out.next_line().await {
-            rest.push(l);
-        }
-        rest
-    });
+    let addr = target_addr(&mut lines, Duration::from_secs(30)).await;
+    let stderr = collect_lines(lines);
+    let stdout = collect_lines(BufReader::new(child.stdout.take().expect("stdout")).lines());
     Target {
         child,
         addr,

@@ -14,7 +14,7 @@ use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::Child;
 
-use crate::util::{cicada_bin, scenario, signal, spawn};
+use crate::util::{cicada_bin, collect_lines, scenario, signal, spawn, target_addr};
 use crate::web::support::{WAIT, http_get, start_cicada};
 
 /// The scenario: one cheap unauthenticated request, a short think time.
@@ -41,19 +41,9 @@ async fn start_target(extra: &[&str]) -> (Child, String) {
     let mut child = spawn(&cicada_bin(), &args);
     let stderr = child.stderr.take().expect("stderr is piped");
     let mut lines = BufReader::new(stderr).lines();
-    let addr = tokio::time::timeout(WAIT, async {
-        while let Ok(Some(line)) = lines.next_line().await {
-            if let Some(rest) = line.split("listening on http://").nth(1) {
-                return rest.split_whitespace().next().map(str::to_string);
-            }
-        }
-        None
-    })
-    .await
-    .expect("the target logs its address in time")
-    .expect("the target logs its address");
+    let addr = target_addr(&mut lines, WAIT).await;
     // Keep draining stderr so the target never blocks on a full pipe.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    collect_lines(lines);
     (child, format!("http://{addr}"))
 }
 

@@ -4,7 +4,9 @@ use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
 
+use tokio::io::{AsyncBufRead, Lines};
 use tokio::process::{Child, Command};
+use tokio::task::JoinHandle;
 
 /// The binary under test.
 pub fn cicada_bin() -> PathBuf {
@@ -99,4 +101,35 @@ pub fn signal(child: &Child, sig: i32) {
         .status()
         .expect("kill runs");
     assert!(status.success(), "kill -{sig} {pid}");
+}
+
+/// Reads a `cicada target`'s stderr lines until it logs the address it bound (`host:port`);
+/// the test fails if none comes within `limit` or the stream ends first.
+pub async fn target_addr<R: AsyncBufRead + Unpin>(lines: &mut Lines<R>, limit: Duration) -> String {
+    tokio::time::timeout(limit, async {
+        while let Some(line) = lines.next_line().await.expect("stderr is readable") {
+            if let Some(rest) = line.split("listening on http://").nth(1) {
+                return rest.split_whitespace().next().map(str::to_string);
+            }
+        }
+        None
+    })
+    .await
+    .expect("the target starts within its time limit")
+    .expect("the target logs its address")
+}
+
+/// Reads the rest of a pipe's lines in the background (so the process never blocks on a full
+/// pipe); the handle yields them once the pipe closes.
+pub fn collect_lines<R>(mut lines: Lines<R>) -> JoinHandle<Vec<String>>
+where
+    R: AsyncBufRead + Unpin + Send + 'static,
+{
+    tokio::spawn(async move {
+        let mut rest = Vec::new();
+        while let Ok(Some(l)) = lines.next_line().await {
+            rest.push(l);
+        }
+        rest
+    })
 }
