@@ -15,7 +15,8 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 use crate::util::{
-    cicada_bin, collect_lines, finish, read_json, scenario, signal, target_addr, total_requests,
+    cicada_bin, collect_lines, command, finish, read_json, scenario, signal, target_addr,
+    total_requests,
 };
 
 /// OTLP span kinds.
@@ -37,20 +38,11 @@ users:
 
 /// A `cicada` child with short OTLP timeouts, output piped.
 fn spawn_cicada(args: &[&str]) -> Child {
-    Command::new(cicada_bin())
-        .args(args)
-        .env_remove("RUST_LOG")
-        // Output is piped, so the default (`auto`) would be JSON; these tests read text lines.
-        // A test that wants JSON passes `--log-format json` (a flag beats the environment).
-        .env("CICADA_LOG_FORMAT", "text")
+    command(&cicada_bin(), args)
         .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
         .env_remove("OTEL_SERVICE_NAME")
         .env("OTEL_EXPORTER_OTLP_TIMEOUT", "1000")
         .env("OTEL_BSP_SCHEDULE_DELAY", "100")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
         .spawn()
         .expect("the binary starts")
 }

@@ -29,7 +29,13 @@ impl Finished {
 
 /// Starts `program args...` with piped output.
 pub fn spawn(program: &Path, args: &[&str]) -> Child {
-    Command::new(program)
+    command(program, args).spawn().expect("the binary starts")
+}
+
+/// The command [`spawn`] runs, for a caller that adds to its environment first.
+pub fn command(program: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(program);
+    command
         .args(args)
         .env_remove("RUST_LOG")
         // Output is piped, so the default (`auto`) would be JSON; these tests read text lines.
@@ -38,9 +44,8 @@ pub fn spawn(program: &Path, args: &[&str]) -> Child {
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("the binary starts")
+        .kill_on_drop(true);
+    command
 }
 
 /// Waits for a child with a hard limit (the child is killed past it and the test fails).

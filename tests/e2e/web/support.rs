@@ -1,14 +1,13 @@
 //! What the web tests share: the scenario, the `cicada` process in UI mode, a bare HTTP GET.
 
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 
-use crate::util::{cicada_bin, parse_response};
+use crate::util::{cicada_bin, parse_response, spawn};
 
 /// Four request names, one more than `--max-entries 3`: the fourth lands in the OTHER row and
 /// the row-limit warning shows up in the Logs tab.
@@ -40,18 +39,7 @@ pub struct Cicada {
 
 /// Starts `cicada` with `args` (UI mode, `--web-port 0`) and reads the URL it prints.
 pub async fn start_cicada(args: &[&str]) -> Cicada {
-    let mut child = Command::new(cicada_bin())
-        .args(args)
-        .env_remove("RUST_LOG")
-        // Output is piped, so the default (`auto`) would be JSON; these tests read text lines.
-        // A test that wants JSON passes `--log-format json` (a flag beats the environment).
-        .env("CICADA_LOG_FORMAT", "text")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("cicada starts");
+    let mut child = spawn(&cicada_bin(), args);
     let stdout = child.stdout.take().expect("stdout");
     let mut lines = BufReader::new(stdout).lines();
     let url = tokio::time::timeout(WAIT, async {
