@@ -14,7 +14,10 @@ use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-use crate::util::{cicada_bin, finish, read_json, scenario, signal, total_requests};
+use crate::util::{
+    cicada_bin, collect_lines, command, finish, read_json, scenario, signal, target_addr,
+    total_requests,
+};
 
 /// OTLP span kinds.
 const INTERNAL: i32 = 1;
@@ -35,20 +38,11 @@ users:
 
 /// A `cicada` child with short OTLP timeouts, output piped.
 fn spawn_cicada(args: &[&str]) -> Child {
-    Command::new(cicada_bin())
-        .args(args)
-        .env_remove("RUST_LOG")
-        // Output is piped, so the default (`auto`) would be JSON; these tests read text lines.
-        // A test that wants JSON passes `--log-format json` (a flag beats the environment).
-        .env("CICADA_LOG_FORMAT", "text")
+    command(&cicada_bin(), args)
         .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
         .env_remove("OTEL_SERVICE_NAME")
         .env("OTEL_EXPORTER_OTLP_TIMEOUT", "1000")
         .env("OTEL_BSP_SCHEDULE_DELAY", "100")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
         .spawn()
         .expect("the binary starts")
 }
@@ -66,32 +60,9 @@ async fn start_target(extra: &[&str]) -> Target {
     args.extend_from_slice(extra);
     let mut child = spawn_cicada(&args);
     let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
-    let addr = tokio::time::timeout(Duration::from_secs(30), async {
-        while let Some(line) = lines.next_line().await.expect("stderr is readable") {
-            if let Some(rest) = line.split("listening on http://").nth(1) {
-                return rest.split_whitespace().next().map(str::to_string);
-            }
-        }
-        None
-    })
-    .await
-    .expect("the target starts within 30 s")
-    .expect("the target logs its address");
-    let stderr = tokio::spawn(async move {
-        let mut rest = Vec::new();
-        while let Ok(Some(l)) = lines.next_line().await {
-            rest.push(l);
-        }
-        rest
-    });
-    let mut out = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let stdout = tokio::spawn(async move {
-        let mut rest = Vec::new();
-        while let Ok(Some(l)) = out.next_line().await {
-            rest.push(l);
-        }
-        rest
-    });
+    let addr = target_addr(&mut lines, Duration::from_secs(30)).await;
+    let stderr = collect_lines(lines);
+    let stdout = collect_lines(BufReader::new(child.stdout.take().expect("stdout")).lines());
     Target {
         child,
         addr,

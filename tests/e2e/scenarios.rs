@@ -8,7 +8,9 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Child;
 
-use crate::util::{cicada_bin, entry, finish, read_json, signal, spawn, total_requests};
+use crate::util::{
+    cicada_bin, collect_lines, entry, finish, read_json, signal, spawn, target_addr, total_requests,
+};
 
 /// The repository's `scenarios/` folder.
 fn scenarios_dir() -> PathBuf {
@@ -58,18 +60,8 @@ async fn start_target() -> (Child, String) {
     );
     let stderr = child.stderr.take().expect("stderr is piped");
     let mut lines = BufReader::new(stderr).lines();
-    let addr = tokio::time::timeout(Duration::from_secs(30), async {
-        while let Ok(Some(line)) = lines.next_line().await {
-            if let Some(rest) = line.split("listening on http://").nth(1) {
-                return rest.split_whitespace().next().map(str::to_string);
-            }
-        }
-        None
-    })
-    .await
-    .expect("the target starts within 30 s")
-    .expect("the target logs its address");
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    let addr = target_addr(&mut lines, Duration::from_secs(30)).await;
+    collect_lines(lines);
     (child, addr)
 }
 

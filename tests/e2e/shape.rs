@@ -11,11 +11,11 @@ use std::time::Duration;
 
 use chrono::DateTime;
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Child;
 
-use crate::util::{cicada_bin, scenario, signal, spawn};
-use crate::web::support::{WAIT, http_get, start_cicada};
+use crate::util::{cicada_bin, collect_lines, scenario, signal, spawn, target_addr};
+use crate::web::support::{WAIT, http_get, http_post, start_cicada};
 
 /// The scenario: one cheap unauthenticated request, a short think time.
 const SCENARIO: &str = r#"
@@ -41,52 +41,10 @@ async fn start_target(extra: &[&str]) -> (Child, String) {
     let mut child = spawn(&cicada_bin(), &args);
     let stderr = child.stderr.take().expect("stderr is piped");
     let mut lines = BufReader::new(stderr).lines();
-    let addr = tokio::time::timeout(WAIT, async {
-        while let Ok(Some(line)) = lines.next_line().await {
-            if let Some(rest) = line.split("listening on http://").nth(1) {
-                return rest.split_whitespace().next().map(str::to_string);
-            }
-        }
-        None
-    })
-    .await
-    .expect("the target logs its address in time")
-    .expect("the target logs its address");
+    let addr = target_addr(&mut lines, WAIT).await;
     // Keep draining stderr so the target never blocks on a full pipe.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    collect_lines(lines);
     (child, format!("http://{addr}"))
-}
-
-/// A POST with an empty or JSON body; status and body.
-async fn http_post(url: &str, path: &str, body: &str) -> (u16, String) {
-    let authority = url
-        .trim_start_matches("http://")
-        .trim_end_matches('/')
-        .to_owned();
-    let mut stream = tokio::net::TcpStream::connect(&authority)
-        .await
-        .expect("connects to cicada");
-    let request = format!(
-        "POST {path} HTTP/1.0\r\nHost: {authority}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).await.expect("sent");
-    let mut answer = Vec::new();
-    tokio::time::timeout(WAIT, stream.read_to_end(&mut answer))
-        .await
-        .expect("answer in time")
-        .expect("answer read");
-    let text = String::from_utf8_lossy(&answer).into_owned();
-    let status = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    (status, body)
 }
 
 async fn json_get(url: &str, path: &str) -> Value {

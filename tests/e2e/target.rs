@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
-use crate::util::{cicada_bin, finish, signal, spawn};
+use crate::util::{cicada_bin, collect_lines, finish, signal, spawn, target_addr};
 
 /// One HTTP/1.1 request on its own connection (`Connection: close`): status and body.
 async fn http(
@@ -49,25 +49,9 @@ async fn serves_login_and_lists_then_stops_on_sigterm() {
     let stderr = child.stderr.take().expect("stderr is piped");
     let mut lines = BufReader::new(stderr).lines();
     // The bound address is logged at start-up.
-    let addr = tokio::time::timeout(Duration::from_secs(30), async {
-        while let Some(line) = lines.next_line().await.expect("stderr is readable") {
-            if let Some(rest) = line.split("listening on http://").nth(1) {
-                return rest.split_whitespace().next().map(str::to_string);
-            }
-        }
-        None
-    })
-    .await
-    .expect("the target starts within 30 s")
-    .expect("the target logs its address");
+    let addr = target_addr(&mut lines, Duration::from_secs(30)).await;
     // Keep draining stderr so the process never blocks on it.
-    let drain = tokio::spawn(async move {
-        let mut rest = Vec::new();
-        while let Ok(Some(l)) = lines.next_line().await {
-            rest.push(l);
-        }
-        rest
-    });
+    let drain = collect_lines(lines);
 
     let (status, body) = http(&addr, "GET", "/health", None, None).await;
     assert_eq!(

@@ -4,7 +4,9 @@ use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
 
+use tokio::io::{AsyncBufRead, Lines};
 use tokio::process::{Child, Command};
+use tokio::task::JoinHandle;
 
 /// The binary under test.
 pub fn cicada_bin() -> PathBuf {
@@ -27,7 +29,13 @@ impl Finished {
 
 /// Starts `program args...` with piped output.
 pub fn spawn(program: &Path, args: &[&str]) -> Child {
-    Command::new(program)
+    command(program, args).spawn().expect("the binary starts")
+}
+
+/// The command [`spawn`] runs, for a caller that adds to its environment first.
+pub fn command(program: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(program);
+    command
         .args(args)
         .env_remove("RUST_LOG")
         // Output is piped, so the default (`auto`) would be JSON; these tests read text lines.
@@ -36,9 +44,8 @@ pub fn spawn(program: &Path, args: &[&str]) -> Child {
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("the binary starts")
+        .kill_on_drop(true);
+    command
 }
 
 /// Waits for a child with a hard limit (the child is killed past it and the test fails).
@@ -99,4 +106,51 @@ pub fn signal(child: &Child, sig: i32) {
         .status()
         .expect("kill runs");
     assert!(status.success(), "kill -{sig} {pid}");
+}
+
+/// Reads a `cicada target`'s stderr lines until it logs the address it bound (`host:port`);
+/// the test fails if none comes within `limit` or the stream ends first.
+pub async fn target_addr<R: AsyncBufRead + Unpin>(lines: &mut Lines<R>, limit: Duration) -> String {
+    tokio::time::timeout(limit, async {
+        while let Some(line) = lines.next_line().await.expect("stderr is readable") {
+            if let Some(rest) = line.split("listening on http://").nth(1) {
+                return rest.split_whitespace().next().map(str::to_string);
+            }
+        }
+        None
+    })
+    .await
+    .expect("the target starts within its time limit")
+    .expect("the target logs its address")
+}
+
+/// Reads the rest of a pipe's lines in the background (so the process never blocks on a full
+/// pipe); the handle yields them once the pipe closes.
+pub fn collect_lines<R>(mut lines: Lines<R>) -> JoinHandle<Vec<String>>
+where
+    R: AsyncBufRead + Unpin + Send + 'static,
+{
+    tokio::spawn(async move {
+        let mut rest = Vec::new();
+        while let Ok(Some(l)) = lines.next_line().await {
+            rest.push(l);
+        }
+        rest
+    })
+}
+
+/// Splits a raw HTTP/1 response into its status code (0 without a status line) and its body
+/// (empty without one).
+pub fn parse_response(raw: &[u8]) -> (u16, String) {
+    let text = String::from_utf8_lossy(raw);
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
 }

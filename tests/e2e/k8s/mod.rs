@@ -171,17 +171,7 @@ async fn get(addr: &str, path: &str, basic: Option<&str>) -> (u16, String) {
     if !matches!(read, Ok(Ok(_))) {
         return (0, String::new());
     }
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let status = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    (status, body)
+    crate::util::parse_response(&raw)
 }
 
 /// The single container of a Deployment.

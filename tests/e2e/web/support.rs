@@ -1,14 +1,13 @@
 //! What the web tests share: the scenario, the `cicada` process in UI mode, a bare HTTP GET.
 
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 
-use crate::util::cicada_bin;
+use crate::util::{cicada_bin, parse_response, spawn};
 
 /// Four request names, one more than `--max-entries 3`: the fourth lands in the OTHER row and
 /// the row-limit warning shows up in the Logs tab.
@@ -40,18 +39,7 @@ pub struct Cicada {
 
 /// Starts `cicada` with `args` (UI mode, `--web-port 0`) and reads the URL it prints.
 pub async fn start_cicada(args: &[&str]) -> Cicada {
-    let mut child = Command::new(cicada_bin())
-        .args(args)
-        .env_remove("RUST_LOG")
-        // Output is piped, so the default (`auto`) would be JSON; these tests read text lines.
-        // A test that wants JSON passes `--log-format json` (a flag beats the environment).
-        .env("CICADA_LOG_FORMAT", "text")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("cicada starts");
+    let mut child = spawn(&cicada_bin(), args);
     let stdout = child.stdout.take().expect("stdout");
     let mut lines = BufReader::new(stdout).lines();
     let url = tokio::time::timeout(WAIT, async {
@@ -84,6 +72,26 @@ pub async fn start_cicada(args: &[&str]) -> Cicada {
 
 /// A bare HTTP/1.0 GET (no client library needed): status code and body.
 pub async fn http_get(url: &str, path: &str) -> (u16, String) {
+    exchange(url, |authority| {
+        format!("GET {path} HTTP/1.0\r\nHost: {authority}\r\n\r\n")
+    })
+    .await
+}
+
+/// A bare HTTP/1.0 POST with an empty or JSON body: status code and body.
+pub async fn http_post(url: &str, path: &str, body: &str) -> (u16, String) {
+    exchange(url, |authority| {
+        format!(
+            "POST {path} HTTP/1.0\r\nHost: {authority}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+    })
+    .await
+}
+
+/// Sends the request `request(authority)` to `url` on its own connection and reads the whole
+/// answer (at most [`WAIT`]).
+async fn exchange(url: &str, request: impl FnOnce(&str) -> String) -> (u16, String) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let authority = url
         .trim_start_matches("http://")
@@ -92,9 +100,8 @@ pub async fn http_get(url: &str, path: &str) -> (u16, String) {
     let mut stream = tokio::net::TcpStream::connect(&authority)
         .await
         .expect("connects to cicada");
-    let request = format!("GET {path} HTTP/1.0\r\nHost: {authority}\r\n\r\n");
     stream
-        .write_all(request.as_bytes())
+        .write_all(request(&authority).as_bytes())
         .await
         .expect("request sent");
     let mut answer = Vec::new();
@@ -102,17 +109,7 @@ pub async fn http_get(url: &str, path: &str) -> (u16, String) {
         .await
         .expect("answer within 20 s")
         .expect("answer read");
-    let text = String::from_utf8_lossy(&answer).into_owned();
-    let status = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    (status, body)
+    parse_response(&answer)
 }
 
 pub async fn stats_of(url: &str) -> Value {
