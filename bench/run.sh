@@ -5,7 +5,8 @@
 # nginx pinned to CPU 1, each generator pinned to CPU 0, requests counted by nginx's
 # stub_status over a fixed window, CPU and peak RSS of the generator's process tree.
 #
-#   bench/run.sh                      # wrk and cicada, max and real cases, one pass
+#   bench/run.sh                      # wrk and cicada, max and real cases, one pass (and
+#                                     # wrk-think: wrk with the real case's think time)
 #   bench/run.sh --repeat 2           # two passes and a min-max summary
 #   PEERS="wrk,goose,locust-fast" bench/run.sh   # more peers (after PEERS_DIR/setup.sh)
 #   REAL_USERS=10000 REAL_RATE=1000 bench/run.sh --only cicada-real   # 10,000 users
@@ -31,7 +32,9 @@ fi
 (cd "$repo" && cargo build --release --locked --bin cicada)
 export CICADA_BIN="$repo/target/release/cicada"
 
-only="${PEERS:-wrk},cicada"
+# wrk-think: wrk itself with the real case's think time (bench/think.lua), the floor of that case.
+only="${PEERS:-wrk},wrk-think,cicada"
 exec "$peers_dir/peers.sh" --only "$only" "$@" \
+  --add "wrk-think|real|wrk -t1 -c{USERS} -d{SECS}s --timeout 10s -s $here/think.lua {URL}" \
   --add "cicada|max|$here/case.sh max.yaml {HOST} {USERS} {RATE} {SECS} {OUT}" \
   --add "cicada|real|$here/case.sh real.yaml {HOST} {USERS} {RATE} {SECS} {OUT}"

@@ -185,6 +185,9 @@ pub(crate) fn worker(args: &WorkerArgs, registry: &Registry) -> ExitCode {
             "invalid value `0` for --worker-threads (CICADA_WORKER_THREADS): at least 1",
         );
     }
+    if args.metrics.max_entries == 0 {
+        return usage_error("invalid value `0` for --max-entries (CICADA_MAX_ENTRIES): at least 1");
+    }
     let env_var = |name: &str| std::env::var(name).ok();
     let otel = match crate::config::resolve_otel(
         args.otel.otel,

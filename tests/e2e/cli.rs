@@ -93,6 +93,11 @@ async fn bad_flags_exit_2_before_anything_runs() {
             "1s",
         ],
         &["run", "--no-such-flag"],
+        &["run", "-f", &file, "--max-entries", "0", "-t", "1s"],
+        // A worker refuses its bad flags before it looks for its master (none is listening).
+        &["worker", "--master-host", "::1", "--max-entries", "0"],
+        &["worker", "--master-host", "::1", "--worker-threads", "0"],
+        &["worker", "--master-host", "::1", "--stop-timeout", "soon"],
     ];
     for args in cases {
         let out = run_cicada(args).await;

@@ -250,10 +250,13 @@ fn check_network(master: &Value, worker: &Value, service: &Value) {
         container(worker)["livenessProbe"]["httpGet"]["port"],
         "metrics"
     );
-    let annotations = &worker["spec"]["template"]["metadata"]["annotations"];
-    assert_eq!(annotations["prometheus.io/scrape"], "true");
-    assert_eq!(annotations["prometheus.io/port"], metrics.to_string());
-    assert_eq!(annotations["prometheus.io/path"], "/metrics");
+    // The scrape annotations: the master's totals on its web port, each worker's own.
+    for (pod, port) in [(master, web), (worker, metrics)] {
+        let annotations = &pod["spec"]["template"]["metadata"]["annotations"];
+        assert_eq!(annotations["prometheus.io/scrape"], "true");
+        assert_eq!(annotations["prometheus.io/port"], port.to_string());
+        assert_eq!(annotations["prometheus.io/path"], "/metrics");
+    }
 }
 
 /// Waits for the `metrics: http://ADDR/metrics` line a worker prints; returns `ADDR`.
