@@ -9,6 +9,8 @@
 #                                     # wrk-think: wrk with the real case's think time)
 #   bench/run.sh --repeat 2           # two passes and a min-max summary
 #   PEERS="wrk,goose,locust-fast" bench/run.sh   # more peers (after PEERS_DIR/setup.sh)
+#   PEERS=goose,locust-fast bench/run.sh --repeat 3 \
+#     --only goose-real,locust-fast-real,wrk-think-real,cicada-real   # the real case, 4 tools
 #   REAL_USERS=10000 REAL_RATE=1000 bench/run.sh --only cicada-real   # 10,000 users
 #
 # Every run is bounded in time and targets 127.0.0.1 only.
@@ -32,7 +34,8 @@ fi
 (cd "$repo" && cargo build --release --locked --bin cicada)
 export CICADA_BIN="$repo/target/release/cicada"
 
-# wrk-think: wrk itself with the real case's think time (bench/think.lua), the floor of that case.
+# wrk-think: wrk itself with the real case's think time (bench/think.lua): what a C event loop
+# spends on the same traffic (docs/performance.md says why it is no floor).
 only="${PEERS:-wrk},wrk-think,cicada"
 exec "$peers_dir/peers.sh" --only "$only" "$@" \
   --add "wrk-think|real|wrk -t1 -c{USERS} -d{SECS}s --timeout 10s -s $here/think.lua {URL}" \
