@@ -180,13 +180,8 @@ pub(crate) fn worker(args: &WorkerArgs, registry: &Registry) -> ExitCode {
         Some(Ok(d)) => Some(d),
         Some(Err(e)) => return usage_error(e),
     };
-    if args.worker_threads == Some(0) {
-        return usage_error(
-            "invalid value `0` for --worker-threads (CICADA_WORKER_THREADS): at least 1",
-        );
-    }
-    if args.metrics.max_entries == 0 {
-        return usage_error("invalid value `0` for --max-entries (CICADA_MAX_ENTRIES): at least 1");
+    if let Err(e) = crate::config::check_counts(args.worker_threads, args.metrics.max_entries) {
+        return usage_error(e);
     }
     let env_var = |name: &str| std::env::var(name).ok();
     let otel = match crate::config::resolve_otel(

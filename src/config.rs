@@ -303,20 +303,7 @@ impl RunConfig {
             });
         }
         let log_format = log_format(&args.log)?;
-        if args.worker_threads == Some(0) {
-            return Err(ConfigError::Invalid {
-                flag: "--worker-threads (CICADA_WORKER_THREADS)",
-                value: "0".into(),
-                reason: "at least 1".into(),
-            });
-        }
-        if args.metrics.max_entries == 0 {
-            return Err(ConfigError::Invalid {
-                flag: "--max-entries (CICADA_MAX_ENTRIES)",
-                value: "0".into(),
-                reason: "at least 1".into(),
-            });
-        }
+        check_counts(args.worker_threads, args.metrics.max_entries)?;
         let client = client_config(&args.client)?;
         let trace_mode = args
             .trace_context
@@ -436,6 +423,25 @@ pub fn resolve_otel_metrics(
         endpoint: endpoint.map(str::to_string),
     };
     Ok(OtelMetricsConfig::resolve(&flags, default_service, env)?)
+}
+
+/// `--worker-threads` (when given) and `--max-entries`, checked: each at least 1.
+pub fn check_counts(worker_threads: Option<usize>, max_entries: usize) -> Result<(), ConfigError> {
+    let counts = [
+        (
+            "--worker-threads (CICADA_WORKER_THREADS)",
+            worker_threads.unwrap_or(1),
+        ),
+        ("--max-entries (CICADA_MAX_ENTRIES)", max_entries),
+    ];
+    match counts.into_iter().find(|&(_, n)| n == 0) {
+        Some((flag, _)) => Err(ConfigError::Invalid {
+            flag,
+            value: "0".into(),
+            reason: "at least 1".into(),
+        }),
+        None => Ok(()),
+    }
 }
 
 /// `--metrics-buckets`, checked (1 to 64 ascending positive bounds).
