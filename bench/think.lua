@@ -1,6 +1,6 @@
--- wrk with think time: the floor of the "real" case (see docs/performance.md).
--- Each connection waits a uniform 1-5 s (BENCH_WAIT_MIN/MAX seconds) before every request, as
--- a user thinking between requests would; wrk's event loop is C and does nothing else.
+-- wrk with think time: a C generator beside cicada in the "real" case (see docs/performance.md;
+-- its timers make it no floor). Each connection waits a uniform 1-5 s (BENCH_WAIT_MIN/MAX
+-- seconds) before every request, as a user thinking between requests would.
 local min_ms = tonumber(os.getenv("BENCH_WAIT_MIN") or "1") * 1000
 local max_ms = tonumber(os.getenv("BENCH_WAIT_MAX") or "5") * 1000
 
