@@ -1,5 +1,5 @@
-//! One cumulative statistics row: counters since start/reset, a 3-digit latency histogram and
-//! the small ring behind its "current" rates.
+//! One cumulative statistics row: counters since start/reset, a latency histogram held to
+//! [`ROW_BUCKETS`] buckets and the small ring behind its "current" rates.
 
 use crate::hist;
 use crate::interval::IntervalEntry;
@@ -7,9 +7,16 @@ use crate::snapshot::{EntrySnapshot, Percentiles};
 use crate::sparse::SparseHist;
 use crate::window::RateWindow;
 
-/// Cumulative row. Memory: the histogram (10 bytes per distinct bucket seen, see
-/// [`crate::sparse`]: a few KiB typically, ~230 KiB if every bucket of the one-hour range was
-/// used) plus `current_window` × 32 bytes.
+/// The most buckets a row's histogram keeps (10 bytes each, see [`crate::sparse`]). A row that
+/// runs for weeks keeps finding 3-digit buckets it has not used yet, in its tails; past this
+/// budget its histogram coarsens, a level at a time, so that a row never holds more than
+/// ~3.2 KiB of histogram (with the vectors' growth slack). Latencies over eight powers of two
+/// (e.g. 200 µs to 50 ms) fit at level 5 (32 groups per power of two, each at most 3.1 % wide);
+/// the whole one-hour range fits at level 7 (12.5 %).
+pub(crate) const ROW_BUCKETS: usize = 256;
+
+/// Cumulative row. Memory: the histogram (at most [`ROW_BUCKETS`] × 10 bytes) plus
+/// `current_window` × 32 bytes.
 pub(crate) struct Entry {
     pub(crate) requests: u64,
     pub(crate) failures: u64,
@@ -49,8 +56,9 @@ impl Entry {
 
     /// How many requests took at most each of `bounds_us` (ascending, microseconds).
     ///
-    /// Counted from the HDR histogram, so a bound falls into its bucket with the histogram's
-    /// 0.1 % precision; the result is cumulative and never exceeds `requests`.
+    /// Counted from the histogram, so a bound falls into its bucket with the histogram's
+    /// precision (0.1 %, or its group's width once coarsened); the result is cumulative and
+    /// never exceeds `requests`.
     pub(crate) fn counts_at_or_below(&self, bounds_us: &[u64]) -> Vec<u64> {
         let mut out = Vec::with_capacity(bounds_us.len());
         let mut prev = 0u64;
@@ -72,6 +80,7 @@ impl Entry {
         self.max_us = self.max_us.max(e.max_us);
         self.bytes = self.bytes.saturating_add(e.bytes);
         self.hist.add(&e.hist);
+        self.hist.fit(ROW_BUCKETS);
         self.window.add(tick, e.count, e.failures, e.sum_us);
     }
 

@@ -9,7 +9,9 @@
 //! seen: 16 KiB at 2 ms, 88 KiB at 1 s, 184 KiB at one hour, `u64` counters) but have the same
 //! buckets and answers with less memory: [`crate::sparse::SparseHist`] (non-zero buckets only)
 //! and [`crate::chunked::ChunkedHist`] (the recorder's, chunks allocated on use). The 2-digit
-//! "recent" histograms (a dozen per `Stats`, 2-3 KiB each) stay dense `hdrhistogram`s.
+//! "recent" histograms (a dozen per `Stats`, 2-3 KiB each) stay dense `hdrhistogram`s. A
+//! statistics row's histogram coarsens past [`crate::entry::ROW_BUCKETS`] buckets (see
+//! [`crate::sparse`]), so its precision is 0.1 % only until it has used that many.
 
 use std::time::Duration;
 

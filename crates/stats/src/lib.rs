@@ -16,7 +16,8 @@
 //! * [`Interval`] is one second of measurements: per row (`method`, `name`) counts, failures,
 //!   latency sum/min/max, bytes and an HDR histogram (microseconds, 3 significant digits); per
 //!   `(row, failure)` counts. Intervals merge exactly and encode losslessly ([`wire`]).
-//! * [`Stats`] accumulates intervals: cumulative rows and failures (capped, with overflow rows),
+//! * [`Stats`] accumulates intervals: cumulative rows and failures (capped, with overflow rows,
+//!   each row's histogram held to 256 buckets by coarsening, see [`sparse`](crate::sparse)),
 //!   "current" rates over a short window, and a per-second and a per-minute history ring.
 //! * [`Snapshot`] is the serialisable view; [`report`] renders tables, CSV and JSON.
 //!

@@ -6,9 +6,20 @@
 //! indexes, the same value of each counter, and the same answers for quantiles and counts. It
 //! only leaves out the zeros. A dense histogram of a row whose largest latency was 10 s holds
 //! ~15,000 counters (120 KiB) whatever it saw; this one holds 10 bytes per bucket actually used
-//! (a `u16` index and a `u64` count). A row sees a few hundred distinct buckets in practice, so
-//! a few KiB; the theoretical worst case (every one of the 23,552 buckets of the one-hour range
-//! used) is ~230 KiB, close to the dense 184 KiB.
+//! (a `u16` index and a `u64` count). A second of one row uses a handful of buckets; a row that
+//! lives for weeks would keep finding new ones (up to all 23,552 of the one-hour range, ~230 KiB)
+//! unless held to a budget, which is what the coarsening below is for.
+//!
+//! A long-lived histogram (a statistics row) can be held to a budget of buckets with
+//! [`SparseHist::fit`]: past the budget it *coarsens*, one level at a time. At level `L` the
+//! buckets are groups of whole 3-digit buckets, `2^L` of them wide in every power of two above 2^10
+//! (values below stay exact while a group would be narrower than 1 µs), so a group is never wider
+//! than `2^(L-10)` of its values: 0.8 % at level 3 (HdrHistogram's 2 significant digits), 3.1 % at
+//! level 5. The grids nest (a level-`L+1` group is one or two level-`L` groups), counts are never
+//! lost, and a quantile answers the highest value of its group, as HdrHistogram answers the highest
+//! value of its bucket. Level 0 is the plain 3-digit histogram (every interval). This is what
+//! OpenTelemetry's exponential histograms (160 buckets by default, down-scaling on overflow) and
+//! Prometheus' native histograms (a maximum bucket count, halving the resolution past it) do.
 //!
 //! Updates are not on the request hot path (that is [`crate::chunked::ChunkedHist`] in the
 //! recorder): intervals are merged into rows once a second, with a linear merge of two sorted
@@ -66,8 +77,37 @@ pub(crate) fn highest_at_index(index: u64) -> u64 {
     value_at_index(index) + (1u64 << bucket_of_index(index)) - 1
 }
 
-/// A latency histogram (microseconds, 3 significant digits) holding only its non-zero
-/// counters, sorted by index. See the module documentation.
+/// The coarsest level: one group per power of two.
+const MAX_LEVEL: u8 = HALF_MAGNITUDE as u8;
+
+/// Width in µs of the level-`level` group holding `value`: `2^k >> (10 - level)` for `value` in
+/// `[2^k, 2^(k+1))`, at least 1. At level 0 this is the width of the 3-digit bucket.
+fn group_width(value: u64, level: u8) -> u64 {
+    if value == 0 {
+        return 1;
+    }
+    let octave = 63 - value.leading_zeros();
+    ((1u64 << octave) >> (HALF_MAGNITUDE - u32::from(level))).max(1)
+}
+
+/// The counter index of the lowest value of the level-`level` group holding counter `index`
+/// (`index` itself at level 0). Monotone in `index`.
+fn group_index(index: u64, level: u8) -> u64 {
+    if level == 0 {
+        return index;
+    }
+    let low = value_at_index(index);
+    index_of(low & !(group_width(low, level) - 1))
+}
+
+/// The highest value of the level-`level` group whose lowest counter is `index`.
+fn group_highest(index: u64, level: u8) -> u64 {
+    let low = value_at_index(index);
+    low + group_width(low, level) - 1
+}
+
+/// A latency histogram (microseconds, 3 significant digits, or coarser groups of them past a
+/// budget) holding only its non-zero counters, sorted by index. See the module documentation.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub(crate) struct SparseHist {
     /// Counter indexes, strictly ascending (< 2^16: values are clamped to one hour).
@@ -76,6 +116,8 @@ pub(crate) struct SparseHist {
     counts: Vec<u64>,
     /// Sum of `counts` (saturating).
     total: u64,
+    /// Coarsening level (0: exact 3-digit buckets); every index is its group's lowest counter.
+    level: u8,
 }
 
 impl std::fmt::Debug for SparseHist {
@@ -83,6 +125,7 @@ impl std::fmt::Debug for SparseHist {
         f.debug_struct("SparseHist")
             .field("total", &self.total)
             .field("buckets", &self.index.len())
+            .field("level", &self.level)
             .finish()
     }
 }
@@ -107,6 +150,12 @@ impl SparseHist {
         self.index.len()
     }
 
+    /// The coarsening level (0: exact 3-digit buckets; see the module documentation).
+    #[cfg(test)]
+    pub(crate) fn level(&self) -> u8 {
+        self.level
+    }
+
     /// Heap bytes held (capacity, not length).
     pub(crate) fn heap_bytes(&self) -> usize {
         self.index.capacity() * 2 + self.counts.capacity() * 8
@@ -125,13 +174,13 @@ impl SparseHist {
         self.add_at(index_of(value), n);
     }
 
-    /// Adds `n` to counter `index` (< 2^16).
+    /// Adds `n` to counter `index` (< 2^16), or to its group's when coarsened.
     pub(crate) fn add_at(&mut self, index: u64, n: u64) {
         if n == 0 {
             return;
         }
         debug_assert!(index <= u64::from(u16::MAX));
-        let index = index.min(u64::from(u16::MAX)) as u16;
+        let index = group_index(index.min(u64::from(u16::MAX)), self.level) as u16;
         self.total = self.total.saturating_add(n);
         // Grow by a quarter, not double: rows live for weeks, the slack would be kept.
         if self.index.len() == self.index.capacity() {
@@ -154,22 +203,30 @@ impl SparseHist {
         }
     }
 
-    /// Adds every counter of `other`.
+    /// Adds every counter of `other`. The result has the coarser of the two levels.
     pub(crate) fn add(&mut self, other: &SparseHist) {
         if other.is_empty() {
             return;
         }
-        if self.is_empty() {
+        if other.level > self.level {
+            self.coarsen_to(other.level);
+        }
+        if self.is_empty() && self.level == other.level {
             self.clone_from(other);
             return;
         }
         // A few counters (the usual second of one row): insert them one by one. Otherwise a
-        // linear merge of the two sorted lists.
+        // linear merge of the two sorted lists, at this histogram's level.
         if other.index.len() <= 16 {
             for (i, c) in other.iter() {
                 self.add_at(i, c);
             }
             return;
+        }
+        if other.level < self.level {
+            let mut coarse = other.clone();
+            coarse.coarsen_to(self.level);
+            return self.add(&coarse);
         }
         // A row that already has every bucket of `other` (a mature row): add in place.
         if self.add_in_place(other) {
@@ -202,6 +259,39 @@ impl SparseHist {
         self.total = self.total.saturating_add(other.total);
     }
 
+    /// Coarsens level by level until at most `budget` counters are left, or the coarsest level
+    /// (one group per power of two: at most 33 counters up to the one-hour clamp) is reached.
+    pub(crate) fn fit(&mut self, budget: usize) {
+        while self.index.len() > budget && self.level < MAX_LEVEL {
+            self.coarsen_to(self.level + 1);
+        }
+    }
+
+    /// Merges the counters into the groups of `level` (no-op if not coarser than now).
+    fn coarsen_to(&mut self, level: u8) {
+        if level <= self.level {
+            return;
+        }
+        self.level = level;
+        // Group indexes are monotone: equal ones are adjacent, merged in place.
+        let mut out = 0usize;
+        for at in 0..self.index.len() {
+            let g = group_index(u64::from(self.index[at]), level) as u16;
+            let c = self.counts[at];
+            if out > 0 && self.index[out - 1] == g {
+                self.counts[out - 1] = self.counts[out - 1].saturating_add(c);
+            } else {
+                self.index[out] = g;
+                self.counts[out] = c;
+                out += 1;
+            }
+        }
+        self.index.truncate(out);
+        self.counts.truncate(out);
+        self.index.shrink_to_fit();
+        self.counts.shrink_to_fit();
+    }
+
     /// Adds `other` without moving anything when every index of `other` is present in
     /// `self`; returns false (and changes nothing) otherwise.
     fn add_in_place(&mut self, other: &SparseHist) -> bool {
@@ -226,7 +316,8 @@ impl SparseHist {
 
     /// The value at each quantile (ascending, each in `[0, 1]`), exactly as
     /// `hdrhistogram::Histogram::value_at_quantiles` answers for the dense histogram with the
-    /// same counts. An empty histogram gives zeros.
+    /// same counts (at level 0; coarsened, the highest value of the group, or its lowest for
+    /// quantile 0). An empty histogram gives zeros.
     pub(crate) fn value_at_quantiles<const N: usize>(&self, quantiles: [f64; N]) -> [u64; N] {
         let mut out = [0u64; N];
         let mut running = 0u64;
@@ -245,7 +336,7 @@ impl SparseHist {
             *slot = if q == 0.0 {
                 value_at_index(index)
             } else {
-                highest_at_index(index)
+                group_highest(index, self.level)
             };
         }
         out
@@ -257,9 +348,9 @@ impl SparseHist {
     }
 
     /// How many values are at most `value` (within the histogram's precision: HDR's
-    /// `count_between(0, value)`).
+    /// `count_between(0, value)`; coarsened, the whole group of `value` counts).
     pub(crate) fn count_at_or_below(&self, value: u64) -> u64 {
-        let limit = index_of(value.min(u64::MAX >> 1));
+        let limit = group_index(index_of(value.min(u64::MAX >> 1)), self.level);
         self.iter()
             .take_while(|&(i, _)| i <= limit)
             .fold(0u64, |acc, (_, c)| acc.saturating_add(c))
@@ -267,7 +358,7 @@ impl SparseHist {
 
     /// Adds these counts to an `hdrhistogram` histogram of any precision, as
     /// `Histogram::add` does for histograms of different configurations (each counter's lowest
-    /// value is recorded).
+    /// value is recorded; coarsened, each group's lowest value).
     pub(crate) fn add_to_hdr(&self, dst: &mut Histogram<u64>) {
         for (i, c) in self.iter() {
             // Auto-resizing and values < 2^32: cannot fail.

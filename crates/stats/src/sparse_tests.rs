@@ -72,8 +72,143 @@ fn sizes_of_typical_rows() {
     assert_eq!(h.len(), 280);
 }
 
+#[test]
+fn level_3_groups_are_the_buckets_of_2_significant_digits() {
+    let h2: Histogram<u64> = hist::new_hist(2);
+    for v in (0..5000u64)
+        .chain((13..32).flat_map(|b| [(1u64 << b) - 1, 1 << b, (1 << b) + 1, 3 << (b - 1)]))
+        .chain([crate::MAX_TRACKABLE_US, u64::from(u32::MAX)])
+    {
+        let g = group_index(index_of(v), 3);
+        assert_eq!(value_at_index(g), h2.lowest_equivalent(v), "lowest of {v}");
+        assert_eq!(
+            group_highest(g, 3),
+            h2.highest_equivalent(v),
+            "highest of {v}"
+        );
+    }
+}
+
+#[test]
+fn groups_nest_and_level_0_is_exact() {
+    for i in 0..24_576u64 {
+        assert_eq!(group_index(i, 0), i);
+        assert_eq!(group_highest(i, 0), highest_at_index(i));
+        for level in 0..MAX_LEVEL {
+            let g = group_index(i, level);
+            assert!(g <= i && value_at_index(g) <= value_at_index(i));
+            assert!(
+                group_highest(g, level) >= highest_at_index(i),
+                "{i} at {level}"
+            );
+            assert_eq!(group_index(g, level), g, "idempotent");
+            assert_eq!(
+                group_index(g, level + 1),
+                group_index(i, level + 1),
+                "nests"
+            );
+            // A group is at most 2^(level-10) of its values wide (or 1 µs).
+            let (low, high) = (value_at_index(g), group_highest(g, level));
+            assert!(high - low < (low >> (10 - level)).max(1), "{i} at {level}");
+        }
+    }
+}
+
+#[test]
+fn the_coarsest_level_holds_one_group_per_power_of_two() {
+    let mut h = sparse(
+        &(0..=crate::MAX_TRACKABLE_US)
+            .step_by(9_973)
+            .map(|v| (v, 1))
+            .collect::<Vec<_>>(),
+    );
+    h.record_n(1, 1);
+    h.fit(0);
+    assert_eq!(h.level(), MAX_LEVEL);
+    assert!(h.buckets() <= 33, "{}", h.buckets());
+}
+
+#[test]
+fn a_row_fed_for_weeks_stays_within_its_budget() {
+    // A week of one request a second (in bursts of 8 every 8 s), from a heavy-tailed
+    // distribution over 1 µs .. one hour: far more distinct 3-digit buckets than the budget.
+    let mut rng = 0x2545_f491_4f6c_dd1du64;
+    let mut next = || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    let mut row = SparseHist::new();
+    let mut exact = SparseHist::new();
+    let mut max_bytes = 0;
+    for _ in 0..(7 * 86_400 / 8) {
+        let mut second = SparseHist::new();
+        for _ in 0..8 {
+            let r = next();
+            let v = (500 + (r & 0xfff)) << ((r >> 20) % 14);
+            second.record_n(v.min(crate::MAX_TRACKABLE_US), 1);
+        }
+        exact.add(&second);
+        row.add(&second);
+        row.fit(256);
+        assert!(row.buckets() <= 256);
+        max_bytes = max_bytes.max(row.heap_bytes());
+    }
+    assert!(max_bytes <= 3_300, "{max_bytes} bytes");
+    assert!(
+        exact.buckets() > 10_000,
+        "the test needs more buckets than the budget"
+    );
+    assert_eq!(row.len(), exact.len());
+    assert_eq!(row.iter().map(|(_, c)| c).sum::<u64>(), exact.len());
+    let mut coarse = exact.clone();
+    coarse.coarsen_to(row.level());
+    assert_eq!(
+        &coarse, &row,
+        "the same as coarsening the whole week at once"
+    );
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// Past a budget, the counts move into groups: the total is kept, every quantile is the
+    /// highest value of the group holding the exact answer, and cumulative counts take whole
+    /// groups. Adding fine counts to a coarse histogram (or the other way) is the same as
+    /// coarsening the sum.
+    #[test]
+    fn coarsening_keeps_counts_and_bounds_answers(
+        a in latencies(), b in latencies(), budget in 0usize..200, q in 0.0f64..=1.0, bound in any::<u32>(),
+    ) {
+        let exact = sparse(&a);
+        let mut c = exact.clone();
+        c.fit(budget);
+        prop_assert!(c.buckets() <= budget || c.level() == MAX_LEVEL);
+        prop_assert!(c.buckets() <= exact.buckets());
+        prop_assert_eq!(c.len(), exact.len());
+        prop_assert_eq!(c.iter().map(|(_, n)| n).sum::<u64>(), exact.len());
+        let level = c.level();
+        for q in [0.5, 0.95, 0.99, 1.0, q] {
+            let fine = exact.value_at_quantile(q);
+            let want = if exact.is_empty() { 0 } else { group_highest(group_index(index_of(fine), level), level) };
+            prop_assert_eq!(c.value_at_quantile(q), want, "q {}", q);
+        }
+        for v in [0, 999, 1000, 50_000, u64::from(bound), crate::MAX_TRACKABLE_US] {
+            let through = group_highest(group_index(index_of(v), level), level);
+            prop_assert_eq!(c.count_at_or_below(v), exact.count_at_or_below(through), "bound {}", v);
+        }
+
+        let mut sum = sparse(&a);
+        sum.add(&sparse(&b));
+        sum.coarsen_to(level);
+        let mut fine_into_coarse = c.clone();
+        fine_into_coarse.add(&sparse(&b));
+        prop_assert_eq!(&fine_into_coarse, &sum);
+        let mut coarse_into_fine = sparse(&b);
+        coarse_into_fine.add(&c);
+        prop_assert_eq!(&coarse_into_fine, &sum);
+    }
 
     #[test]
     fn answers_like_the_dense_histogram(values in latencies(), extra_q in 0.0f64..=1.0, bound in any::<u32>()) {

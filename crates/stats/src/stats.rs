@@ -14,10 +14,9 @@
 //! * current rates: a [`StatsConfig::current_window`]-slot ring per row; recent percentiles: a
 //!   ring of as many 2-digit histograms.
 //!
-//! A row's histogram keeps only the buckets it used (10 bytes each, see [`crate::sparse`]): a
-//! few KiB for a row with latencies between 1 ms and 10 s. The theoretical worst case with the
-//! defaults, 1 002 rows that each used every bucket of the one-hour range, is ~230 MiB; a
-//! realistic 1 000 rows take a few MiB to a few tens of MiB, plus ~3 MB of history.
+//! A row's histogram keeps only the buckets it used (10 bytes each, see [`crate::sparse`]) and
+//! at most [`crate::entry::ROW_BUCKETS`] of them, coarsening past that: ~3.2 KiB per row at
+//! most, so ~3.2 MiB for the default 1 002 rows, plus ~3 MB of history.
 //!
 //! The table also tells the [`crate::Recorder`] that feeds it which rows it keeps
 //! ([`Stats::publish_admission`], see [`crate::Admission`]), so that the recorder does not hold
